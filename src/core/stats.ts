@@ -1,0 +1,83 @@
+import { Observable } from 'rxjs';
+
+/**
+ * Telemetry. Every queue and stage keeps cheap counters and exposes a snapshot; `stats$` samples
+ * snapshots on an unref'd timer, so watching a pipeline never keeps the process alive.
+ */
+
+export interface StageStats {
+  /** Stage name, e.g. `shuffle_batch`, `input_producer`. */
+  readonly name: string;
+  /** Elements held right now (queued, buffered or in flight). */
+  readonly size: number;
+  /** The most elements the stage can hold (Infinity for a stage that holds none). */
+  readonly capacity: number;
+  /** TF's summary value: `size / capacity` (for shuffle queues `max(0, size - m) / (capacity - m)`). */
+  readonly fractionFull: number;
+  /** Elements that have entered the stage since it started. */
+  readonly elementsIn: number;
+  /** Elements that have left the stage. */
+  readonly elementsOut: number;
+  /** Output rate over the stage's lifetime so far. */
+  readonly elementsPerSecond: number;
+  /** Elements skipped under a skip policy (for example truncated records). */
+  readonly skipped: number;
+  /** True once the stage has delivered its last element or was cancelled. */
+  readonly done: boolean;
+}
+
+/** Mutable counters a stage updates on its hot path; `snapshot()` turns them into a StageStats. */
+export class StageCounters {
+  size = 0;
+  elementsIn = 0;
+  elementsOut = 0;
+  skipped = 0;
+  done = false;
+  /** When set, the live size (a queue's length) instead of the `size` field. */
+  sizeProbe: (() => number) | null = null;
+  /** When set, the live count of elements in (a queue's enqueue count). */
+  inProbe: (() => number) | null = null;
+  private started = 0;
+
+  constructor(
+    readonly name: string,
+    readonly capacity: number,
+    private readonly fraction?: (size: number) => number,
+  ) {}
+
+  /** Marks the start of the run (first pull), the origin of the rate. */
+  start(): void {
+    if (this.started === 0) this.started = performance.now();
+  }
+
+  snapshot(): StageStats {
+    const elapsed = this.started === 0 ? 0 : (performance.now() - this.started) / 1000;
+    const size = this.done ? 0 : this.sizeProbe ? this.sizeProbe() : this.size;
+    const fractionFull = this.fraction
+      ? this.fraction(size)
+      : Number.isFinite(this.capacity) && this.capacity > 0
+        ? size / this.capacity
+        : 0;
+    return {
+      name: this.name,
+      size,
+      capacity: this.capacity,
+      fractionFull,
+      elementsIn: this.inProbe ? this.inProbe() : this.elementsIn,
+      elementsOut: this.elementsOut,
+      elementsPerSecond: elapsed > 0 ? this.elementsOut / elapsed : 0,
+      skipped: this.skipped,
+      done: this.done,
+    };
+  }
+}
+
+/** An observable that emits `read()` now and every `intervalMs`, on a timer that never holds the process. */
+export function sampled<T>(read: () => T, intervalMs = 500): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    subscriber.next(read());
+    const timer = setInterval(() => subscriber.next(read()), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  });
+}

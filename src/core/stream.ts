@@ -1,0 +1,401 @@
+import {
+  Observable,
+  type OperatorFunction,
+  Subject,
+  type Subscriber,
+  type Subscription,
+  type TeardownLogic,
+} from 'rxjs';
+import { invalidArgument } from './errors.js';
+import { StageCounters, type StageStats, sampled } from './stats.js';
+
+/**
+ * `Stream<T>`: the one stream type every stage returns. It is an RxJS `Observable<T>` *and* an
+ * `AsyncIterable<T>` over a pull iterator, so backpressure is built in: nothing upstream runs unless
+ * a consumer asks for the next element.
+ *
+ * - `for await` pulls directly.
+ * - `subscribe` drives the iterator and pushes (right for synchronous consumers).
+ * - `pipe(...operators)` returns another Stream that pulls upstream elements one at a time and pushes
+ *   each through the RxJS operators, handing their outputs to its puller. Synchronous operators
+ *   (`map`, `filter`, `take`, `scan`, `bufferCount`...) therefore hold at most what they emit; for
+ *   asynchronous ones a credit window bounds how many elements may be pushed without an output.
+ *
+ * Streams are cold: every iteration or subscription is an independent run with its own files,
+ * timers and counters, torn down by `break`, `return()` or unsubscribe.
+ */
+
+/** What a stage accepts as input. */
+export type Source<T> = Stream<T> | AsyncIterable<T> | Iterable<T>;
+
+export interface StageInfo {
+  /** Stage name used in stats, e.g. `batch`, `fixed_length_record_reader`. */
+  name: string;
+  /** Elements the stage may hold; Infinity for pass-through stages. */
+  capacity?: number;
+  /** TF-style fraction-full summary, when it is not `size / capacity`. */
+  fraction?: (size: number) => number;
+  /** Streams this one pulls from, for whole-pipeline stats. */
+  upstreams?: readonly Stream<unknown>[];
+}
+
+/** Opens one run of a stage. `counters` belong to that run and feed `stats()`. */
+export type Opener<T> = (counters: StageCounters) => AsyncIterator<T>;
+
+/** Default credit window of `pipe`: elements pushed into operators without an output yet. */
+export const DEFAULT_PIPE_WINDOW = 64;
+
+export class Stream<T> extends Observable<T> implements AsyncIterable<T> {
+  private latest: StageCounters;
+  private readonly opener: Opener<T>;
+  private readonly info: StageInfo;
+
+  constructor(opener: Opener<T>, info: StageInfo) {
+    // `this` cannot be named inside super()'s argument; the holder is filled right after.
+    const self: { stream?: Stream<T> } = {};
+    super((subscriber) => drive(self.stream![Symbol.asyncIterator](), subscriber));
+    self.stream = this;
+    this.opener = opener;
+    this.info = info;
+    this.latest = this.newCounters();
+  }
+
+  /** Wraps any iterable or async iterable (or returns a Stream as is). */
+  static from<T>(source: Source<T>, name = 'source'): Stream<T> {
+    if (source instanceof Stream) return source;
+    if (source !== null && typeof source === 'object' && Symbol.asyncIterator in source) {
+      const iterable = source as AsyncIterable<T>;
+      return new Stream((counters) => countingIterator(iterable[Symbol.asyncIterator](), counters), { name });
+    }
+    if (source !== null && typeof source === 'object' && Symbol.iterator in source) {
+      const iterable = source as Iterable<T>;
+      return new Stream((counters) => countingIterator(syncToAsync(iterable[Symbol.iterator]()), counters), {
+        name,
+      });
+    }
+    throw invalidArgument('source', 'a Stream, an AsyncIterable or an Iterable', source, name);
+  }
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    const counters = this.newCounters();
+    this.latest = counters;
+    return serialized(this.opener(counters));
+  }
+
+  /** This stage's stats for its latest run. */
+  stageStats(): StageStats {
+    return this.latest.snapshot();
+  }
+
+  /** Stats of every stage of the pipeline, sources first. */
+  stats(): StageStats[] {
+    const seen = new Set<Stream<unknown>>();
+    const out: StageStats[] = [];
+    const visit = (s: Stream<unknown>): void => {
+      if (seen.has(s)) return;
+      seen.add(s);
+      for (const u of s.info.upstreams ?? []) visit(u);
+      out.push(s.stageStats());
+    };
+    visit(this as Stream<unknown>);
+    return out;
+  }
+
+  /** `stats()` now and then every `intervalMs` (default 500 ms), on an unref'd timer. */
+  get stats$(): Observable<StageStats[]> {
+    return sampled(() => this.stats());
+  }
+
+  statsEvery(intervalMs: number): Observable<StageStats[]> {
+    return sampled(() => this.stats(), intervalMs);
+  }
+
+  /** Pulls the whole stream into an array (for tests and small data). */
+  async toArray(): Promise<T[]> {
+    const out: T[] = [];
+    for await (const x of this) out.push(x);
+    return out;
+  }
+
+  /** Like `pipe`, with an explicit credit window for asynchronous operators. */
+  // biome-ignore lint/suspicious/noExplicitAny: operator chains are heterogeneous.
+  through<R>(options: { window?: number }, ...operators: OperatorFunction<any, any>[]): Stream<R> {
+    const window = options.window ?? DEFAULT_PIPE_WINDOW;
+    if (!Number.isInteger(window) || window < 1)
+      throw invalidArgument('window', 'a positive integer', window, 'pipe');
+    if (operators.length === 0) return this as unknown as Stream<R>;
+    return new Stream<R>(
+      (counters) => new OperatorIterator<T, R>(this[Symbol.asyncIterator](), operators, window, counters),
+      { name: 'pipe', capacity: window, upstreams: [this as Stream<unknown>] },
+    );
+  }
+
+  override pipe(): Stream<T>;
+  override pipe<A>(op1: OperatorFunction<T, A>): Stream<A>;
+  override pipe<A, B>(op1: OperatorFunction<T, A>, op2: OperatorFunction<A, B>): Stream<B>;
+  override pipe<A, B, C>(
+    op1: OperatorFunction<T, A>,
+    op2: OperatorFunction<A, B>,
+    op3: OperatorFunction<B, C>,
+  ): Stream<C>;
+  override pipe<A, B, C, D>(
+    op1: OperatorFunction<T, A>,
+    op2: OperatorFunction<A, B>,
+    op3: OperatorFunction<B, C>,
+    op4: OperatorFunction<C, D>,
+  ): Stream<D>;
+  override pipe<A, B, C, D, E>(
+    op1: OperatorFunction<T, A>,
+    op2: OperatorFunction<A, B>,
+    op3: OperatorFunction<B, C>,
+    op4: OperatorFunction<C, D>,
+    op5: OperatorFunction<D, E>,
+  ): Stream<E>;
+  override pipe<A, B, C, D, E, F>(
+    op1: OperatorFunction<T, A>,
+    op2: OperatorFunction<A, B>,
+    op3: OperatorFunction<B, C>,
+    op4: OperatorFunction<C, D>,
+    op5: OperatorFunction<D, E>,
+    op6: OperatorFunction<E, F>,
+  ): Stream<F>;
+  override pipe(...operators: OperatorFunction<unknown, unknown>[]): Stream<unknown>;
+  // biome-ignore lint/suspicious/noExplicitAny: the overloads above carry the types; operator chains are heterogeneous.
+  override pipe(...operators: OperatorFunction<any, any>[]): Stream<unknown> {
+    return this.through({}, ...operators);
+  }
+
+  private newCounters(): StageCounters {
+    return new StageCounters(
+      this.info.name,
+      this.info.capacity ?? Number.POSITIVE_INFINITY,
+      this.info.fraction,
+    );
+  }
+}
+
+/** Drives an iterator for an RxJS subscriber; unsubscribing returns the iterator (closing its files). */
+function drive<T>(iterator: AsyncIterator<T>, subscriber: Subscriber<T>): TeardownLogic {
+  let stopped = false;
+  void (async () => {
+    try {
+      while (!stopped) {
+        const r = await iterator.next();
+        if (stopped) return;
+        if (r.done) {
+          stopped = true;
+          subscriber.complete();
+          return;
+        }
+        subscriber.next(r.value);
+      }
+    } catch (err) {
+      if (!stopped) {
+        stopped = true;
+        subscriber.error(err);
+      }
+    }
+  })();
+  return () => {
+    if (!stopped) {
+      stopped = true;
+      iterator.return?.().catch(() => undefined);
+    }
+  };
+}
+
+/**
+ * Makes an iterator safe for overlapping `next()` calls (a runner with look-ahead issues several):
+ * calls are served one after another, in call order. `return()` is served immediately so that
+ * cancellation never waits behind a pull.
+ */
+export function serialized<T>(iterator: AsyncIterator<T>): AsyncIterator<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  let busy = 0;
+  return {
+    next(): Promise<IteratorResult<T>> {
+      if (busy === 0) {
+        busy++;
+        const p = iterator.next();
+        tail = p.then(
+          () => busy--,
+          () => busy--,
+        );
+        return p;
+      }
+      busy++;
+      const p = tail.then(() => iterator.next());
+      tail = p.then(
+        () => busy--,
+        () => busy--,
+      );
+      return p;
+    },
+    return(value?: unknown): Promise<IteratorResult<T>> {
+      return iterator.return ? iterator.return(value) : Promise.resolve({ done: true, value: undefined });
+    },
+  };
+}
+
+function syncToAsync<T>(iterator: Iterator<T>): AsyncIterator<T> {
+  return {
+    next: async () => iterator.next(),
+    return: async (value?: unknown) => {
+      iterator.return?.(value);
+      return { done: true, value: undefined };
+    },
+  };
+}
+
+function countingIterator<T>(iterator: AsyncIterator<T>, counters: StageCounters): AsyncIterator<T> {
+  return {
+    async next() {
+      counters.start();
+      const r = await iterator.next();
+      if (r.done) counters.done = true;
+      else {
+        counters.elementsIn++;
+        counters.elementsOut++;
+      }
+      return r;
+    },
+    async return(value?: unknown) {
+      counters.done = true;
+      return iterator.return ? iterator.return(value) : { done: true, value: undefined };
+    },
+  };
+}
+
+/**
+ * Pulls upstream elements one at a time through RxJS operators. Pushes happen only inside a
+ * downstream `next()`, so a slow consumer stops the upstream. If `window` elements were pushed with
+ * no output yet (an asynchronous operator holding them, or a filter dropping a long run: the two
+ * look alike from outside), it waits for an output, letting one more element in after a back-off
+ * that doubles from 1 ms to 100 ms so that a long filtered run still progresses.
+ */
+class OperatorIterator<I, O> implements AsyncIterator<O> {
+  private readonly input = new Subject<I>();
+  private readonly outputs: O[] = [];
+  private outHead = 0;
+  private readonly subscription: Subscription;
+  private outputEnded = false;
+  private outputError: { error: unknown } | null = null;
+  private upstreamDone = false;
+  private finished = false;
+  private pushedSinceOutput = 0;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly upstream: AsyncIterator<I>,
+    operators: readonly OperatorFunction<unknown, unknown>[],
+    private readonly window: number,
+    private readonly counters: StageCounters,
+  ) {
+    let out: Observable<unknown> = this.input.asObservable();
+    for (const op of operators) out = op(out);
+    this.subscription = (out as Observable<O>).subscribe({
+      next: (value) => {
+        this.outputs.push(value);
+        this.pushedSinceOutput = 0;
+        this.counters.size++;
+        this.wake?.();
+      },
+      error: (error) => {
+        this.outputError = { error };
+        this.outputEnded = true;
+        this.wake?.();
+      },
+      complete: () => {
+        this.outputEnded = true;
+        this.wake?.();
+      },
+    });
+  }
+
+  async next(): Promise<IteratorResult<O>> {
+    this.counters.start();
+    let backoff = 1;
+    for (;;) {
+      if (this.outHead < this.outputs.length) {
+        const value = this.outputs[this.outHead];
+        this.outputs[this.outHead++] = undefined as O;
+        if (this.outHead === this.outputs.length) {
+          this.outputs.length = 0;
+          this.outHead = 0;
+        }
+        this.counters.size--;
+        this.counters.elementsOut++;
+        return { value, done: false };
+      }
+      if (this.finished) return { value: undefined, done: true };
+      if (this.outputEnded) {
+        await this.finish();
+        if (this.outputError) throw this.outputError.error;
+        return { value: undefined, done: true };
+      }
+      if (!this.upstreamDone && this.pushedSinceOutput < this.window) {
+        let r: IteratorResult<I>;
+        try {
+          r = await this.upstream.next();
+        } catch (err) {
+          await this.finish();
+          throw err;
+        }
+        if (this.finished) return { value: undefined, done: true };
+        if (r.done) {
+          this.upstreamDone = true;
+          this.input.complete();
+        } else {
+          this.pushedSinceOutput++;
+          this.counters.elementsIn++;
+          this.input.next(r.value);
+        }
+        continue;
+      }
+      // Waiting on asynchronous operators.
+      const gotOutput = await this.waitForOutput(this.upstreamDone ? undefined : backoff);
+      if (!gotOutput && !this.upstreamDone) {
+        this.pushedSinceOutput = this.window - 1;
+        backoff = Math.min(backoff * 2, 100);
+      }
+    }
+  }
+
+  async return(): Promise<IteratorResult<O>> {
+    await this.finish();
+    return { value: undefined, done: true };
+  }
+
+  private waitForOutput(timeoutMs: number | undefined): Promise<boolean> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      this.wake = () => {
+        this.wake = null;
+        if (timer) clearTimeout(timer);
+        resolve(true);
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.wake = null;
+          resolve(false);
+        }, timeoutMs);
+      }
+    });
+  }
+
+  private async finish(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.counters.done = true;
+    this.subscription.unsubscribe();
+    this.wake?.();
+    if (!this.upstreamDone) {
+      this.upstreamDone = true;
+      await this.upstream.return?.();
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { invalidArgument } from '../core/errors.js';
+import { FIFOQueue } from '../core/fifo-queue.js';
+import { QueueStageIterator } from '../core/queue-stage.js';
+import { CounterRng, permutation, randomSeed } from '../core/rng.js';
+import { Stream } from '../core/stream.js';
+import { booleanOption, integerOption, objectOption, optionalIntegerOption } from '../core/validate.js';
+
+export interface StringInputProducerOptions {
+  /** Epochs to produce; unset produces forever (lazily: only as fast as readers consume). */
+  numEpochs?: number;
+  /** Reshuffle the list independently every epoch (default true). */
+  shuffle?: boolean;
+  /** Seed of the per-epoch permutations; random when unset (see the returned stream's `seed`). */
+  seed?: number;
+  /** Filename queue capacity: how far the producer runs ahead of the readers (default 32). */
+  capacity?: number;
+}
+
+export interface ProducerStream<T> extends Stream<T> {
+  /** The seed in use (the given one, or the random one chosen when none was given). */
+  readonly seed: number;
+}
+
+const STAGE = 'stringInputProducer';
+
+/**
+ * TF's `string_input_producer`: each epoch yields every string once, in a fresh permutation when
+ * `shuffle`, through a FIFO filename queue of `capacity`. Epoch e's order is permutation(seed, e),
+ * so it never depends on timing or on how many epochs were produced before.
+ */
+export function stringInputProducer(
+  strings: readonly string[],
+  options: StringInputProducerOptions = {},
+): ProducerStream<string> {
+  if (!Array.isArray(strings) || strings.length === 0) {
+    throw invalidArgument('strings', 'a non-empty array of strings', strings, STAGE);
+  }
+  strings.forEach((s, i) => {
+    if (typeof s !== 'string') throw invalidArgument(`strings[${i}]`, 'a string', s, STAGE);
+  });
+  const opts = objectOption(STAGE, 'options', options) as StringInputProducerOptions;
+  const numEpochs = optionalIntegerOption(STAGE, 'numEpochs', opts.numEpochs, { min: 1 });
+  const shuffle = booleanOption(STAGE, 'shuffle', opts.shuffle, true);
+  const capacity = integerOption(STAGE, 'capacity', opts.capacity, { min: 1, defaultValue: 32 });
+  const seed = opts.seed === undefined ? randomSeed() : integerOption(STAGE, 'seed', opts.seed, { min: 0 });
+  const list = [...strings];
+
+  function* epochs(): Generator<string> {
+    for (let epoch = 0; numEpochs === undefined || epoch < numEpochs; epoch++) {
+      if (!shuffle) {
+        yield* list;
+        continue;
+      }
+      const order = permutation(list.length, new CounterRng(seed, 'string_input_producer', epoch));
+      for (const i of order) yield list[i];
+    }
+  }
+
+  const source = Stream.from({ [Symbol.iterator]: epochs }, 'input_producer_source');
+  const stream = new Stream<string>(
+    (counters) =>
+      new QueueStageIterator(
+        () => source[Symbol.asyncIterator](),
+        new FIFOQueue<string>({ capacity, name: 'input_producer' }),
+        (q) => q.dequeue(),
+        counters,
+      ),
+    { name: 'input_producer', capacity },
+  );
+  return Object.assign(stream, { seed });
+}

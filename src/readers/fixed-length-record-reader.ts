@@ -1,0 +1,276 @@
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { createGunzip, createInflate } from 'node:zlib';
+import { DecodeError, InputError, TruncatedRecordError } from '../core/errors.js';
+import type { StageCounters } from '../core/stats.js';
+import { type Source, Stream } from '../core/stream.js';
+import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
+import { fileError } from './file-errors.js';
+import type { KeyValue } from './whole-file-reader.js';
+
+export interface FixedLengthRecordReaderOptions {
+  /** Bytes per record (required, > 0). */
+  recordBytes: number;
+  /** Bytes to skip at the start of each file (after decompression). */
+  headerBytes?: number;
+  /** Bytes at the end of each file that belong to no record. */
+  footerBytes?: number;
+  /** Distance between record starts; 0 (default) means `recordBytes`. Smaller overlaps, larger skips. */
+  hopBytes?: number;
+  /** The files are compressed as a whole with gzip or zlib. */
+  encoding?: 'gzip' | 'zlib';
+  /**
+   * A file whose body does not end on a record boundary: `'error'` (default) raises a
+   * TruncatedRecordError naming the file and offset; `'skip'` drops the partial record and counts it
+   * in the stage's `skipped` stat. (TF1's reader drops it silently; tf.data raises.)
+   */
+  onTruncated?: 'error' | 'skip';
+  /** Bytes read per I/O call (default 1 MiB). Memory held per open file is about this much. */
+  chunkBytes?: number;
+  /**
+   * Values are views into the chunk they were read with (no copy, the default); a consumer that keeps
+   * many raw records for long (a shuffle buffer of undecoded records) should pass `copy: true` so a
+   * kept record does not keep its whole chunk alive.
+   */
+  copy?: boolean;
+}
+
+interface Layout {
+  recordBytes: number;
+  headerBytes: number;
+  footerBytes: number;
+  hopBytes: number;
+  encoding: 'gzip' | 'zlib' | undefined;
+  skipTruncated: boolean;
+  chunkBytes: number;
+  copy: boolean;
+}
+
+const STAGE = 'fixedLengthRecordReader';
+
+/**
+ * TF's `FixedLengthRecordReader`: cuts each file into records of `recordBytes` (keys
+ * `<filename>:<index>`, index from 0 in every file), after `headerBytes`, before `footerBytes`,
+ * starting every `hopBytes`. Files are streamed in chunks, so file size does not matter.
+ */
+export function fixedLengthRecordReader(
+  filenames: Source<string>,
+  options: FixedLengthRecordReaderOptions,
+): Stream<KeyValue> {
+  const layout = validate(options);
+  const upstream = Stream.from(filenames, 'filenames');
+  return new Stream<KeyValue>((counters) => readAll(upstream, layout, counters), {
+    name: 'fixed_length_record_reader',
+    upstreams: [upstream as Stream<unknown>],
+  });
+}
+
+function validate(options: FixedLengthRecordReaderOptions): Layout {
+  const o = objectOption(STAGE, 'options', options) as Partial<FixedLengthRecordReaderOptions>;
+  const recordBytes = integerOption(STAGE, 'recordBytes', o.recordBytes, { min: 1 });
+  const hop = integerOption(STAGE, 'hopBytes', o.hopBytes, { min: 0, defaultValue: 0 });
+  return {
+    recordBytes,
+    headerBytes: integerOption(STAGE, 'headerBytes', o.headerBytes, { min: 0, defaultValue: 0 }),
+    footerBytes: integerOption(STAGE, 'footerBytes', o.footerBytes, { min: 0, defaultValue: 0 }),
+    hopBytes: hop === 0 ? recordBytes : hop,
+    encoding:
+      o.encoding === undefined
+        ? undefined
+        : oneOfOption(STAGE, 'encoding', o.encoding, ['gzip', 'zlib'] as const),
+    skipTruncated:
+      oneOfOption(STAGE, 'onTruncated', o.onTruncated, ['error', 'skip'] as const, 'error') === 'skip',
+    chunkBytes: integerOption(STAGE, 'chunkBytes', o.chunkBytes, { min: 1, defaultValue: 1 << 20 }),
+    copy: booleanOption(STAGE, 'copy', o.copy, false),
+  };
+}
+
+async function* readAll(
+  upstream: Stream<string>,
+  layout: Layout,
+  counters: StageCounters,
+): AsyncGenerator<KeyValue> {
+  const files = upstream[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      counters.start();
+      const r = await files.next();
+      if (r.done) break;
+      yield* readFile(r.value, layout, counters);
+    }
+  } finally {
+    counters.done = true;
+    await files.return?.();
+  }
+}
+
+function readFile(file: string, layout: Layout, counters: StageCounters): AsyncGenerator<KeyValue> {
+  return layout.encoding ? readCompressed(file, layout, counters) : readPlain(file, layout, counters);
+}
+
+/**
+ * Plain files: each positional read starts exactly at the next record, so records never straddle
+ * two buffers and every value is a view (no copy). Overlapping windows (hop < record) re-read the
+ * overlap, a few bytes per chunk.
+ */
+async function* readPlain(file: string, layout: Layout, counters: StageCounters): AsyncGenerator<KeyValue> {
+  const { recordBytes: R, footerBytes: F, hopBytes: H, headerBytes } = layout;
+  const window = R + F;
+  const recordsPerRead = Math.max(1, Math.floor(layout.chunkBytes / H));
+  const readLength = (recordsPerRead - 1) * H + Math.max(window, H);
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    throw fileError(STAGE, file, err);
+  }
+  try {
+    let position = headerBytes;
+    let index = 0;
+    for (;;) {
+      const buf = new Uint8Array(readLength);
+      let bytesRead: number;
+      try {
+        bytesRead = await readFully(handle, buf, position);
+      } catch (err) {
+        throw fileError(STAGE, file, err);
+      }
+      let o = 0;
+      for (; o + window <= bytesRead; o += H) {
+        counters.elementsIn++;
+        counters.elementsOut++;
+        const value = layout.copy ? buf.slice(o, o + R) : buf.subarray(o, o + R);
+        yield { key: `${file}:${index++}`, value };
+      }
+      if (bytesRead < readLength) {
+        const { size } = await handle.stat();
+        checkTail(file, size, index, layout, counters);
+        return;
+      }
+      position += o;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readFully(handle: FileHandle, buf: Uint8Array, position: number): Promise<number> {
+  let total = 0;
+  while (total < buf.length) {
+    const { bytesRead } = await handle.read(buf, total, buf.length - total, position + total);
+    if (bytesRead === 0) break;
+    total += bytesRead;
+  }
+  return total;
+}
+
+/**
+ * Compressed files stream through zlib; bytes of a record cut by a chunk boundary are carried
+ * into the next chunk (one small copy per chunk).
+ */
+async function* readCompressed(
+  file: string,
+  layout: Layout,
+  counters: StageCounters,
+): AsyncGenerator<KeyValue> {
+  const { recordBytes: R, footerBytes: F, hopBytes: H } = layout;
+  const window = R + F;
+  const raw = createReadStream(file, { highWaterMark: layout.chunkBytes });
+  const inflater = layout.encoding === 'gzip' ? createGunzip() : createInflate();
+  let openError: unknown = null;
+  raw.on('error', (err) => {
+    openError = err;
+    inflater.destroy(err);
+  });
+  raw.pipe(inflater);
+  let skip = layout.headerBytes;
+  let carry: Uint8Array = new Uint8Array(0);
+  let total = 0;
+  let index = 0;
+  try {
+    for await (const chunk of inflater as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      let part: Uint8Array = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+      if (skip > 0) {
+        const dropped = Math.min(skip, part.length);
+        skip -= dropped;
+        part = part.subarray(dropped);
+      }
+      if (part.length === 0) continue;
+      let data = part;
+      if (carry.length > 0) {
+        data = new Uint8Array(carry.length + part.length);
+        data.set(carry, 0);
+        data.set(part, carry.length);
+      }
+      let o = 0;
+      for (; o + window <= data.length; o += H) {
+        counters.elementsIn++;
+        counters.elementsOut++;
+        const value = layout.copy ? data.slice(o, o + R) : data.subarray(o, o + R);
+        yield { key: `${file}:${index++}`, value };
+      }
+      if (o <= data.length) carry = data.subarray(o);
+      else {
+        carry = new Uint8Array(0);
+        skip = o - data.length;
+      }
+    }
+  } catch (err) {
+    if (openError) throw fileError(STAGE, file, openError);
+    if (err instanceof InputError) throw err;
+    throw new DecodeError(
+      `${STAGE}: Expected ${layout.encoding} data in ${JSON.stringify(file)} but decompression failed after ${total} bytes: ${(err as Error).message}`,
+      { file, offset: total, stage: STAGE, parameter: 'encoding', cause: err },
+    );
+  } finally {
+    raw.destroy();
+    inflater.destroy();
+  }
+  checkTail(file, total, index, layout, counters);
+}
+
+/**
+ * A well-formed file is header + records (every `hop` bytes, the last one whole) + footer, with at
+ * most a hop gap after the last record. Anything else ends in a partial record: raise or count it.
+ */
+function checkTail(
+  file: string,
+  fileBytes: number,
+  count: number,
+  layout: Layout,
+  counters: StageCounters,
+): void {
+  const { recordBytes: R, footerBytes: F, hopBytes: H, headerBytes } = layout;
+  const body = fileBytes - headerBytes - F;
+  if (fileBytes === 0 && headerBytes + F === 0) return;
+  let problem: string | null = null;
+  let offset: number;
+  if (body < 0) {
+    offset = 0;
+    problem = `${STAGE}: Expected at least headerBytes + footerBytes = ${headerBytes + F} bytes in ${JSON.stringify(file)} but the file has ${fileBytes}`;
+  } else {
+    const used = count > 0 ? (count - 1) * H + R : 0;
+    const rest = body - used;
+    const allowedGap = count > 0 ? Math.max(0, H - R) : 0;
+    offset = headerBytes + count * H;
+    if (rest > allowedGap) {
+      const actual = body - count * H;
+      problem =
+        `${STAGE}: Truncated record ${count} in ${JSON.stringify(file)} at byte offset ${offset}: ` +
+        `expected recordBytes = ${R} bytes but only ${actual} remain before the ${F}-byte footer`;
+    }
+  }
+  if (problem === null) return;
+  if (layout.skipTruncated) {
+    counters.skipped++;
+    return;
+  }
+  throw new TruncatedRecordError(problem, {
+    file,
+    offset,
+    key: `${file}:${count}`,
+    parameter: 'recordBytes',
+    stage: STAGE,
+  });
+}
