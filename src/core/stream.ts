@@ -272,10 +272,14 @@ function countingIterator<T>(iterator: AsyncIterator<T>, counters: StageCounters
 
 /**
  * Pulls upstream elements one at a time through RxJS operators. Pushes happen only inside a
- * downstream `next()`, so a slow consumer stops the upstream. If `window` elements were pushed with
- * no output yet (an asynchronous operator holding them, or a filter dropping a long run: the two
- * look alike from outside), it waits for an output, letting one more element in after a back-off
- * that doubles from 1 ms to 100 ms so that a long filtered run still progresses.
+ * downstream `next()`, so a slow consumer stops the upstream.
+ *
+ * Synchronous chains (every output so far arrived during a push: map, filter, take, scan,
+ * bufferCount...) need no window: an element that produced nothing was dropped or is held by design.
+ * Until the chain has proved synchronous, or once an output arrives outside a push (mergeMap over
+ * promises, delay...), at most `window` elements are pushed without an output; then the stage waits
+ * for one, letting one more element in after a back-off that doubles from 1 ms to 100 ms, so a
+ * filter that drops a long run before its first output still progresses.
  */
 class OperatorIterator<I, O> implements AsyncIterator<O> {
   private readonly input = new Subject<I>();
@@ -288,6 +292,9 @@ class OperatorIterator<I, O> implements AsyncIterator<O> {
   private finished = false;
   private pushedSinceOutput = 0;
   private wake: (() => void) | null = null;
+  private pushing = false;
+  private syncOutputs = false;
+  private asyncOutputs = false;
 
   constructor(
     private readonly upstream: AsyncIterator<I>,
@@ -299,6 +306,8 @@ class OperatorIterator<I, O> implements AsyncIterator<O> {
     for (const op of operators) out = op(out);
     this.subscription = (out as Observable<O>).subscribe({
       next: (value) => {
+        if (this.pushing) this.syncOutputs = true;
+        else this.asyncOutputs = true;
         this.outputs.push(value);
         this.pushedSinceOutput = 0;
         this.counters.size++;
@@ -337,7 +346,8 @@ class OperatorIterator<I, O> implements AsyncIterator<O> {
         if (this.outputError) throw this.outputError.error;
         return { value: undefined, done: true };
       }
-      if (!this.upstreamDone && this.pushedSinceOutput < this.window) {
+      const provedSynchronous = this.syncOutputs && !this.asyncOutputs;
+      if (!this.upstreamDone && (provedSynchronous || this.pushedSinceOutput < this.window)) {
         let r: IteratorResult<I>;
         try {
           r = await this.upstream.next();
@@ -352,7 +362,12 @@ class OperatorIterator<I, O> implements AsyncIterator<O> {
         } else {
           this.pushedSinceOutput++;
           this.counters.elementsIn++;
-          this.input.next(r.value);
+          this.pushing = true;
+          try {
+            this.input.next(r.value);
+          } finally {
+            this.pushing = false;
+          }
         }
         continue;
       }
