@@ -34,7 +34,7 @@ function report(samples: number, seconds: number, more: Record<string, unknown> 
   );
 }
 
-/** The same work with no library: read, decode to HWC, eager shuffle pool, stack batches. */
+/** The same work with no pipeline: read whole files, the same decode, an eager shuffle pool, stacking. */
 function plain(): void {
   const t0 = performance.now();
   const rng = new CounterRng(7, 'plain');
@@ -62,13 +62,8 @@ function plain(): void {
   for (const f of files) {
     const bytes = readFileSync(f);
     for (let o = 0; o + RECORD <= bytes.length; o += RECORD) {
-      const image = new Uint8Array(3072);
-      for (let p = 0, q = 0; p < 1024; p++, q += 3) {
-        image[q] = bytes[o + 1 + p];
-        image[q + 1] = bytes[o + 1025 + p];
-        image[q + 2] = bytes[o + 2049 + p];
-      }
-      pool.push({ label: bytes[o], image });
+      const { label, image } = decodeCifarRecord(bytes.subarray(o, o + RECORD));
+      pool.push({ label, image: image.data });
       if (pool.length > M) ready.push(pick());
       if (ready.length >= B) emit(ready.splice(0, B));
     }

@@ -124,17 +124,28 @@ async function* readPlain(file: string, layout: Layout, counters: StageCounters)
   } catch (err) {
     throw fileError(STAGE, file, err);
   }
+  // Double buffering: the read of the next chunk is in flight while this chunk's records are
+  // consumed, so I/O overlaps decoding instead of alternating with it.
+  const readAt = async (position: number) => {
+    const buf = new Uint8Array(readLength);
+    try {
+      return { buf, bytesRead: await readFully(handle, buf, position) };
+    } catch (err) {
+      throw fileError(STAGE, file, err);
+    }
+  };
+  let pending: ReturnType<typeof readAt> | null = null;
   try {
     let position = headerBytes;
     let index = 0;
+    let current = readAt(position);
+    pending = current;
     for (;;) {
-      const buf = new Uint8Array(readLength);
-      let bytesRead: number;
-      try {
-        bytesRead = await readFully(handle, buf, position);
-      } catch (err) {
-        throw fileError(STAGE, file, err);
-      }
+      const { buf, bytesRead } = await current;
+      pending = null;
+      const full = bytesRead === readLength;
+      const next = position + recordsPerRead * H;
+      if (full) pending = current = readAt(next);
       let o = 0;
       for (; o + window <= bytesRead; o += H) {
         counters.elementsIn++;
@@ -142,14 +153,15 @@ async function* readPlain(file: string, layout: Layout, counters: StageCounters)
         const value = layout.copy ? buf.slice(o, o + R) : buf.subarray(o, o + R);
         yield { key: `${file}:${index++}`, value };
       }
-      if (bytesRead < readLength) {
+      if (!full) {
         const { size } = await handle.stat();
         checkTail(file, size, index, layout, counters);
         return;
       }
-      position += o;
+      position = next;
     }
   } finally {
+    if (pending) await (pending as Promise<unknown>).catch(() => undefined);
     await handle.close();
   }
 }
