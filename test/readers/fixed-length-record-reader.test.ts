@@ -1,4 +1,4 @@
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, symlink } from 'node:fs/promises';
 import { deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { firstValueFrom } from 'rxjs';
@@ -497,6 +497,17 @@ describe('fixedLengthRecordReader: file errors', () => {
       expect(err).toBeInstanceOf(NotFoundError);
       expect(err.message).toContain(dir);
       expect(err.message).toContain('directory');
+    });
+
+    it(`an unreadable path (symlink loop, unreadable even as root) is a NotFoundError (${label})`, async () => {
+      const loop = tmp.path(uniqueName(`loop-${label}`));
+      await symlink(loop, loop);
+      const err = await rejectionOf(() =>
+        fixedLengthRecordReader([loop], { recordBytes: 4, encoding }).toArray(),
+      );
+      expect(err).toBeInstanceOf(NotFoundError);
+      expect(err.message).toContain(loop);
+      expect(err.message).toContain('ELOOP');
     });
 
     it.skipIf(process.getuid?.() === 0)(`an unreadable file is a NotFoundError (${label})`, async () => {

@@ -1,4 +1,4 @@
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, symlink } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -132,6 +132,15 @@ describe('wholeFileReader', () => {
     expect(err).toBeInstanceOf(NotFoundError);
     expect(err.message).toContain(file);
     expect(err.message).toContain('permission denied');
+  });
+
+  it('an unreadable path (a symlink loop, unreadable even as root) is a NotFoundError naming it', async () => {
+    const loop = tmp.path('loop');
+    await symlink(loop, loop);
+    const err = await rejectionOf(() => wholeFileReader([loop]).toArray());
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.message).toContain(loop);
+    expect(err.message).toMatch(/unreadable \(ELOOP\)/);
   });
 
   it('values are independent between reads of the same file', async () => {
