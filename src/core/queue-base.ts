@@ -82,6 +82,8 @@ export abstract class QueueBase<T> {
 
   stats(): StageStats {
     this.counters.size = this.size();
+    // Done once closed and drained (or failed); a closed queue may still hold elements.
+    this.counters.done = this.failure !== null || (this.closedFlag && this.size() === 0);
     return this.counters.snapshot();
   }
 
@@ -221,7 +223,6 @@ export abstract class QueueBase<T> {
       }
       if (this.closeRequested && this.enqueues.length === 0 && !this.closedFlag) {
         this.closedFlag = true;
-        this.counters.done = true;
         for (const w of this.closeWaiters.splice(0)) w();
         // available() may have grown (a shuffle queue drains fully once closed).
         this.serving = false;
@@ -237,13 +238,19 @@ export abstract class QueueBase<T> {
   /** On a closed queue every pending dequeue is now as full as it will ever be. */
   private failUnsatisfiable(): void {
     while (this.dequeues.length > 0) {
-      const d = this.dequeues.shift()!;
-      if (d.upTo && d.collected.length > 0) {
+      const d = this.dequeues.peek()!;
+      // An earlier failed request may have put elements back: they serve the next one, as in TF.
+      while (d.collected.length < d.n && this.available() > 0) d.collected.push(this.removeOne());
+      this.dequeues.shift();
+      if (d.collected.length === d.n || (d.upTo && d.collected.length > 0)) {
         d.resolve(d.collected);
         continue;
       }
       const current = this.size() + d.collected.length;
-      if (d.collected.length > 0) this.putBack(d.collected);
+      if (d.collected.length > 0) {
+        this.putBack(d.collected);
+        this.counters.elementsOut -= d.collected.length;
+      }
       d.reject(
         new OutOfRangeError(
           `${this.kind} '${this.name}' is closed and has insufficient elements (requested ${d.n}, current size ${current})`,

@@ -68,7 +68,7 @@ describe('FIFOQueue: order and blocking', () => {
     expect(q.size()).toBe(6);
     expect(await q.dequeue()).toBe(5);
     expect(await q.dequeueMany(3)).toEqual([3, 9, 1]);
-    expect(await q.dequeueUpTo(5)).toEqual([7, 2]);
+    expect(await q.dequeueMany(2)).toEqual([7, 2]);
     expect(q.size()).toBe(0);
   });
 
@@ -493,21 +493,30 @@ describe('FIFOQueue: fail and cancel', () => {
     expect(await rejection(q.dequeue())).toBe(boom);
   });
 
-  it('cancel() fails pending and later operations with CancelledError', async () => {
+  it('cancel() fails pending dequeues, pending enqueues and later operations with CancelledError', async () => {
     const q = fifo(1, 'cq');
-    const d1 = track(q.dequeueMany(3));
-    await q.enqueue(1);
-    await q.enqueue(2);
-    const e = track(q.enqueueMany([3, 4, 5]));
+    const d = track(q.dequeueMany(3));
+    await q.enqueueMany([1, 2]); // moved into the pending batch
     await tick();
+    expect(d.status).toBe('pending');
     q.cancel();
     await tick();
-    expect(d1.reason).toBeInstanceOf(CancelledError);
-    expect(e.reason).toBeInstanceOf(CancelledError);
-    expect((d1.reason as Error).message).toBe("FIFOQueue 'cq' was cancelled");
+    expect(d.reason).toBeInstanceOf(CancelledError);
+    expect((d.reason as Error).message).toBe("FIFOQueue 'cq' was cancelled");
     expect(await rejection(q.dequeue())).toBeInstanceOf(CancelledError);
     expect(await rejection(q.enqueue(6))).toBeInstanceOf(CancelledError);
     expect(q.isClosed).toBe(true);
+
+    const full = fifo(1, 'full');
+    await full.enqueue(1);
+    const e = track(full.enqueueMany([2, 3]));
+    await tick();
+    expect(e.status).toBe('pending');
+    full.cancel();
+    await tick();
+    expect(e.reason).toBeInstanceOf(CancelledError);
+    // The buffered element is dropped with the cancellation, not delivered.
+    expect(await rejection(full.dequeue())).toBeInstanceOf(CancelledError);
   });
 });
 
@@ -609,22 +618,34 @@ class FifoModel {
   constructor(readonly capacity: number) {}
 
   enqueue(id: number, items: number[]): void {
-    if (this.closeRequested) return this.reject(id, 'CancelledError');
-    if (items.length === 0) return this.fulfil(id, undefined);
+    if (this.closeRequested) {
+      this.reject(id, 'CancelledError');
+      return;
+    }
+    if (items.length === 0) {
+      this.fulfil(id, undefined);
+      return;
+    }
     this.outcomes.set(id, { status: 'pending' });
     this.enqueues.push({ id, items, index: 0 });
     this.flush();
   }
 
   dequeue(id: number, n: number, upTo: boolean, single: boolean): void {
-    if (n === 0) return this.fulfil(id, []);
+    if (n === 0) {
+      this.fulfil(id, []);
+      return;
+    }
     this.outcomes.set(id, { status: 'pending' });
     this.dequeues.push({ id, n, upTo, single, collected: [] });
     this.flush();
   }
 
   close(id: number, cancel: boolean): void {
-    if (this.closed) return this.fulfil(id, undefined);
+    if (this.closed) {
+      this.fulfil(id, undefined);
+      return;
+    }
     if (cancel) {
       for (const e of this.enqueues) this.reject(e.id, 'CancelledError');
       this.enqueues = [];
@@ -759,7 +780,9 @@ describe('FIFOQueue: property test against a TF reference model', () => {
 
           const check = async (): Promise<void> => {
             await tick();
-            expect(q.size()).toBeLessThanOrEqual(cap);
+            // Only a closed queue may exceed capacity: TF restores a failed batch to the front without a
+            // capacity check, which is harmless once no enqueue can run.
+            if (!q.isClosed) expect(q.size()).toBeLessThanOrEqual(cap);
             expect(q.size()).toBe(model.buffer.length);
             expect(q.isClosed).toBe(model.closed);
             for (const [id, t] of tracked) expect(observed(t), `op #${id}`).toEqual(model.outcomes.get(id));
