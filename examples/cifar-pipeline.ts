@@ -11,19 +11,29 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { map } from 'rxjs';
-import { decodeCifarRecord, fixedLengthRecordReader, type StageStats, shuffleBatch, stringInputProducer } from '../src/index.js';
+import {
+  decodeCifarRecord,
+  fixedLengthRecordReader,
+  type StageStats,
+  shuffleBatch,
+  stringInputProducer,
+} from '../src/index.js';
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+const positional = process.argv
+  .slice(2)
+  .filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
 const dir = positional[0] ?? fileURLToPath(new URL('../fixtures/cifar-10-batches-bin', import.meta.url));
 const files = [1, 2, 3, 4, 5].map((i) => join(dir, `data_batch_${i}.bin`));
 const missing = files.filter((f) => !existsSync(f));
 if (missing.length > 0) {
-  console.error(`inqueue demo: missing ${missing.join(', ')} (run 'npm run fixtures' or name a CIFAR-10 binary folder)`);
+  console.error(
+    `inqueue demo: missing ${missing.join(', ')} (run 'npm run fixtures' or name a CIFAR-10 binary folder)`,
+  );
   process.exit(1);
 }
 const epochs = option('epochs', 10);
@@ -49,7 +59,9 @@ const fill = (stats: StageStats[]) =>
     .map((s) => `${s.name} ${(100 * s.fractionFull).toFixed(0)}% (${s.size}/${s.capacity})`)
     .join(', ');
 
-console.log(`inqueue demo: ${files.length} files from ${dir}, ${epochs} epochs, batch ${batchSize}, seed ${seed}`);
+console.log(
+  `inqueue demo: ${files.length} files from ${dir}, ${epochs} epochs, batch ${batchSize}, seed ${seed}`,
+);
 console.log(`shuffle_batch: capacity ${minAfterDequeue + 3 * batchSize}, minAfterDequeue ${minAfterDequeue}`);
 const t0 = performance.now();
 let nBatches = 0;
@@ -72,5 +84,7 @@ console.log(
   `done: ${nBatches} batches (${samples} samples) in ${seconds.toFixed(2)} s: ${(nBatches / seconds).toFixed(1)} batches/s, ${(samples / seconds).toFixed(0)} samples/s`,
 );
 for (const s of batches.stats()) {
-  console.log(`  ${s.name.padEnd(28)} in ${String(s.elementsIn).padStart(7)}  out ${String(s.elementsOut).padStart(7)}  skipped ${s.skipped}`);
+  console.log(
+    `  ${s.name.padEnd(28)} in ${String(s.elementsIn).padStart(7)}  out ${String(s.elementsOut).padStart(7)}  skipped ${s.skipped}`,
+  );
 }

@@ -22,13 +22,31 @@ export interface Random {
 }
 
 /** Checks that `image` is an HWC uint8/float32 image and returns its dimensions. */
-export function imageDims(op: string, image: unknown, name = 'image'): { height: number; width: number; channels: number } {
-  if (!isTensor(image) || image.shape.length !== 3 || (image.dtype !== 'uint8' && image.dtype !== 'float32')) {
-    throw invalidArgument(name, 'a uint8 or float32 image tensor of shape [height, width, channels]', describeTensor(image), op);
+export function imageDims(
+  op: string,
+  image: unknown,
+  name = 'image',
+): { height: number; width: number; channels: number } {
+  if (
+    !isTensor(image) ||
+    image.shape.length !== 3 ||
+    (image.dtype !== 'uint8' && image.dtype !== 'float32')
+  ) {
+    throw invalidArgument(
+      name,
+      'a uint8 or float32 image tensor of shape [height, width, channels]',
+      describeTensor(image),
+      op,
+    );
   }
   const [height, width, channels] = image.shape;
   if (image.data.length !== height * width * channels) {
-    throw invalidArgument(name, `data of length ${height * width * channels} for shape [${image.shape.join(', ')}]`, image.data.length, op);
+    throw invalidArgument(
+      name,
+      `data of length ${height * width * channels} for shape [${image.shape.join(', ')}]`,
+      image.data.length,
+      op,
+    );
   }
   return { height, width, channels };
 }
@@ -38,7 +56,15 @@ function describeTensor(value: unknown): unknown {
 }
 
 /** A new image of the same dtype with the given shape. */
-export function emptyLike<D extends ImageDType>(image: Image<D>, height: number, width: number, channels: number): Image<D> {
-  const data = image.dtype === 'uint8' ? new Uint8Array(height * width * channels) : new Float32Array(height * width * channels);
+export function emptyLike<D extends ImageDType>(
+  image: Image<D>,
+  height: number,
+  width: number,
+  channels: number,
+): Image<D> {
+  const data =
+    image.dtype === 'uint8'
+      ? new Uint8Array(height * width * channels)
+      : new Float32Array(height * width * channels);
   return { dtype: image.dtype, shape: [height, width, channels], data } as unknown as Image<D>;
 }
