@@ -1,0 +1,100 @@
+import { DecodeError, invalidArgument } from '../core/errors.js';
+import { objectOption } from '../core/validate.js';
+import { type Image, imageDims } from './image.js';
+
+export interface CifarEvalTransformOptions {
+  /** Side of the central crop (default 24). */
+  size?: number;
+  /** Label bytes before the planes when given a raw record (1 for CIFAR-10, 2 for CIFAR-100). */
+  labelBytes?: 1 | 2;
+}
+
+export interface CifarEvalTransform {
+  (image: Image<'uint8'>): Image<'float32'>;
+  (record: Uint8Array): { label: number; coarseLabel?: number; image: Image<'float32'> };
+}
+
+const STAGE = 'cifarEvalTransform';
+
+/**
+ * cifar10_input.py's `inputs()` per-image work: resize_image_with_crop_or_pad to `size` (a central
+ * crop at offset floor((32 - size) / 2)) then per_image_standardization, fused in two passes
+ * (sums, then (x − mean) / max(std, 1/√N)). Accepts a uint8 HWC image or a raw CIFAR record.
+ */
+export function cifarEvalTransform(options: CifarEvalTransformOptions = {}): CifarEvalTransform {
+  const o = objectOption(STAGE, 'options', options) as CifarEvalTransformOptions;
+  const size = o.size ?? 24;
+  if (!Number.isInteger(size) || size < 1) throw invalidArgument('size', 'a positive integer', size, STAGE);
+  const labelBytes = o.labelBytes ?? 1;
+  if (labelBytes !== 1 && labelBytes !== 2) throw invalidArgument('labelBytes', '1 or 2', labelBytes, STAGE);
+  const n = size * size * 3;
+  const minStd = 1 / Math.sqrt(n);
+
+  function run(
+    src: Uint8Array,
+    base: number,
+    rowStride: number,
+    colStride: number,
+    chStride: number,
+    height: number,
+    width: number,
+  ) {
+    if (height < size || width < size) {
+      throw invalidArgument('image', `an image of at least ${size}x${size}`, `${height}x${width}`, STAGE);
+    }
+    const oy = Math.floor((height - size) / 2);
+    const ox = Math.floor((width - size) / 2);
+    let s = 0;
+    let q = 0;
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const p = base + (oy + y) * rowStride + (ox + x) * colStride;
+        for (let c = 0; c < 3; c++) {
+          const v = src[p + c * chStride];
+          s += v;
+          q += v * v;
+        }
+      }
+    }
+    const mean = s / n;
+    const adj = Math.max(Math.sqrt(Math.max(q / n - mean * mean, 0)), minStd);
+    const out = new Float32Array(n);
+    for (let y = 0, i = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const p = base + (oy + y) * rowStride + (ox + x) * colStride;
+        for (let c = 0; c < 3; c++) out[i++] = (src[p + c * chStride] - mean) / adj;
+      }
+    }
+    return { dtype: 'float32' as const, shape: [size, size, 3], data: out };
+  }
+
+  function transform(input: Image<'uint8'> | Uint8Array) {
+    if (input instanceof Uint8Array) {
+      const expected = labelBytes + 3072;
+      if (input.length !== expected) {
+        throw new DecodeError(
+          `${STAGE}: Expected a record of ${expected} bytes for record but received ${input.length} bytes`,
+          {
+            parameter: 'record',
+            stage: STAGE,
+          },
+        );
+      }
+      const image = run(input, labelBytes, 32, 1, 1024, 32, 32);
+      return labelBytes === 1
+        ? { label: input[0], image }
+        : { label: input[1], coarseLabel: input[0], image };
+    }
+    const { height, width, channels } = imageDims(STAGE, input);
+    if (input.dtype !== 'uint8' || channels !== 3) {
+      throw invalidArgument(
+        'image',
+        'a uint8 RGB image',
+        `a ${input.dtype} image with ${channels} channels`,
+        STAGE,
+      );
+    }
+    return run(input.data, 0, width * 3, 3, 1, height, width);
+  }
+  return transform as CifarEvalTransform;
+}

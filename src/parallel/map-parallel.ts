@@ -1,0 +1,341 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { InputError, invalidArgument } from '../core/errors.js';
+import { CounterRng, randomSeed } from '../core/rng.js';
+import type { StageCounters } from '../core/stats.js';
+import { type Source, Stream } from '../core/stream.js';
+import { booleanOption, integerOption, objectOption } from '../core/validate.js';
+import { forTransfer } from './transfer.js';
+import type { Reply, Task, WorkerSetup } from './worker.js';
+
+/** A per-example function: the element, its own random source, and its index in the stream. */
+export type ExampleFn<T, R> = (value: T, rng: CounterRng, index: number) => R | Promise<R>;
+
+/**
+ * Where the workers find the function: a module URL (or path) and the name of its export
+ * (robust, works with imports), or a self-contained function whose source is sent to the workers
+ * (it must not use variables from its surrounding scope; it may `await import(...)`).
+ */
+export type ParallelFn<T, R> = ExampleFn<T, R> | { module: string | URL; export?: string };
+
+export interface MapParallelOptions {
+  /** Worker threads (default: the machine's available parallelism). 0 runs inline on this thread. */
+  numThreads?: number;
+  /** Keep the input order (default true); false hands results out as they complete. */
+  deterministic?: boolean;
+  /** Elements pulled but not yet consumed, in flight or finished (default 4 per thread). */
+  capacity?: number;
+  /** Seed of the per-element random sources (random when unset; see the stream's `seed`). */
+  seed?: number;
+  /** Name of the op in random keys and stats (default 'map_parallel'). */
+  name?: string;
+}
+
+const STAGE = 'mapParallel';
+
+/** An error thrown by the per-example function, naming the element it failed on. */
+export class MapError extends InputError {}
+
+/**
+ * Runs `fn` on every element on worker threads, moving typed arrays as transferables (never
+ * serialized per element). The element with index i gets `new CounterRng(seed, name, i)`, so results
+ * are identical for any numThreads (0 included) and any timing. At most `capacity` elements are
+ * pulled and not yet consumed. A function error reaches the consumer as a MapError naming the
+ * element's key; a worker that dies is replaced and its elements retried once, then reported.
+ */
+export function mapParallel<T, R>(source: Source<T>, fn: ParallelFn<T, R>, options: MapParallelOptions = {}) {
+  const o = objectOption(STAGE, 'options', options) as MapParallelOptions;
+  const numThreads = integerOption(STAGE, 'numThreads', o.numThreads, {
+    min: 0,
+    defaultValue: availableParallelism(),
+  });
+  const deterministic = booleanOption(STAGE, 'deterministic', o.deterministic, true);
+  const capacity = integerOption(STAGE, 'capacity', o.capacity, {
+    min: 1,
+    defaultValue: Math.max(4, 4 * numThreads),
+  });
+  const seed = o.seed === undefined ? randomSeed() : integerOption(STAGE, 'seed', o.seed, { min: 0 });
+  const name = o.name ?? 'map_parallel';
+  let setup: WorkerSetup;
+  if (typeof fn === 'function') setup = { source: fn.toString(), seed, op: name };
+  else if (fn && typeof fn === 'object' && (typeof fn.module === 'string' || fn.module instanceof URL)) {
+    setup = {
+      module: String(fn.module instanceof URL ? fn.module.href : toUrl(fn.module)),
+      exportName: fn.export,
+      seed,
+      op: name,
+    };
+  } else throw invalidArgument('fn', 'a function or { module, export }', fn, STAGE);
+  const upstream = Stream.from(source, 'source');
+  const stream = new Stream<R>(
+    (counters) =>
+      numThreads === 0
+        ? inline(upstream, fn, setup, counters)
+        : new ParallelIterator<T, R>(upstream, setup, numThreads, capacity, deterministic, counters),
+    { name, capacity, upstreams: [upstream as Stream<unknown>] },
+  );
+  return Object.assign(stream, { seed });
+}
+
+function toUrl(path: string): string {
+  return /^[a-z]+:/i.test(path) ? path : new URL(path, `file://${process.cwd()}/`).href;
+}
+
+function keyOf(value: unknown, index: number): string {
+  const key = (value as { key?: unknown } | null)?.key;
+  return typeof key === 'string' ? key : `#${index}`;
+}
+
+function mapError(
+  value: unknown,
+  index: number,
+  error: { name: string; message: string; stack?: string },
+): MapError {
+  const key = keyOf(value, index);
+  const err = new MapError(
+    `${STAGE}: the function failed on element ${JSON.stringify(key)}: ${error.name}: ${error.message}`,
+    {
+      key,
+      stage: STAGE,
+    },
+  );
+  if (error.stack) err.stack = `${err.name}: ${err.message}\n  caused by ${error.stack}`;
+  return err;
+}
+
+/** numThreads 0: the same function and random keys, on this thread. */
+async function* inline<T, R>(
+  upstream: Stream<T>,
+  fn: ParallelFn<T, R>,
+  setup: WorkerSetup,
+  counters: StageCounters,
+): AsyncGenerator<R> {
+  let f: ExampleFn<T, R>;
+  if (typeof fn === 'function') f = fn;
+  else {
+    const mod = (await import(setup.module!)) as Record<string, ExampleFn<T, R>>;
+    f = mod[setup.exportName ?? 'default'];
+    if (typeof f !== 'function')
+      throw invalidArgument(
+        'fn',
+        `a module exporting function ${setup.exportName ?? 'default'}`,
+        setup.module,
+        STAGE,
+      );
+  }
+  let index = 0;
+  try {
+    for await (const value of upstream) {
+      counters.start();
+      counters.elementsIn++;
+      const i = index++;
+      let result: R;
+      try {
+        result = await f(value, new CounterRng(setup.seed, setup.op, i, Math.floor(i / 0x100000000)), i);
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        throw mapError(value, i, e);
+      }
+      counters.elementsOut++;
+      yield result;
+    }
+  } finally {
+    counters.done = true;
+  }
+}
+
+interface Job<T> {
+  seq: number;
+  index: number;
+  value: T;
+  attempts: number;
+  worker: PoolWorker | null;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  jobs: Set<number>;
+  dead: boolean;
+}
+
+/** The worker pool of one run: pulls ahead up to `capacity`, dispatches, reorders, recovers. */
+class ParallelIterator<T, R> implements AsyncIterator<R> {
+  private readonly upstream: AsyncIterator<T>;
+  private readonly pool: PoolWorker[] = [];
+  private readonly jobs = new Map<number, Job<T>>();
+  private readonly results = new Map<number, { ok: true; value: R } | { ok: false; error: unknown }>();
+  private readonly completionOrder: number[] = [];
+  private nextSeq = 0;
+  private nextOut = 0;
+  private upstreamDone = false;
+  private pulling = false;
+  private finished = false;
+  private failure: { error: unknown } | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    upstream: Stream<T>,
+    private readonly setup: WorkerSetup,
+    private readonly numThreads: number,
+    private readonly capacity: number,
+    private readonly deterministic: boolean,
+    private readonly counters: StageCounters,
+  ) {
+    this.upstream = upstream[Symbol.asyncIterator]();
+    counters.sizeProbe = () => this.nextSeq - this.nextOut;
+  }
+
+  async next(): Promise<IteratorResult<R>> {
+    if (this.finished) return { value: undefined, done: true };
+    this.counters.start();
+    if (this.pool.length === 0) for (let i = 0; i < this.numThreads; i++) this.pool.push(this.spawn());
+    for (;;) {
+      if (this.failure) {
+        const { error } = this.failure;
+        await this.finish();
+        throw error;
+      }
+      const seq = this.deterministic ? this.nextOut : this.completionOrder[0];
+      const result = seq === undefined ? undefined : this.results.get(seq);
+      if (seq !== undefined && result) {
+        this.results.delete(seq);
+        if (!this.deterministic) this.completionOrder.shift();
+        this.nextOut++;
+        this.counters.elementsOut++;
+        this.fill();
+        if (!result.ok) {
+          await this.finish();
+          throw result.error;
+        }
+        return { value: result.value, done: false };
+      }
+      if (this.upstreamDone && this.jobs.size === 0 && this.results.size === 0) {
+        await this.finish();
+        return { value: undefined, done: true };
+      }
+      this.fill();
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  async return(): Promise<IteratorResult<R>> {
+    await this.finish();
+    return { value: undefined, done: true };
+  }
+
+  /** Pulls upstream elements and dispatches them while fewer than `capacity` are outstanding. */
+  private fill(): void {
+    if (this.pulling || this.upstreamDone || this.finished) return;
+    if (this.nextSeq - this.nextOut >= this.capacity) return;
+    this.pulling = true;
+    void this.upstream.next().then(
+      (r) => {
+        this.pulling = false;
+        if (this.finished) return;
+        if (r.done) this.upstreamDone = true;
+        else {
+          const seq = this.nextSeq++;
+          this.counters.elementsIn++;
+          const job: Job<T> = { seq, index: seq, value: r.value, attempts: 0, worker: null };
+          this.jobs.set(seq, job);
+          this.dispatch(job);
+          this.fill();
+        }
+        this.signal();
+      },
+      (error) => {
+        this.pulling = false;
+        this.failure ??= { error };
+        this.signal();
+      },
+    );
+  }
+
+  private dispatch(job: Job<T>): void {
+    let target = this.pool[0];
+    for (const w of this.pool) if (w.jobs.size < target.jobs.size) target = w;
+    job.attempts++;
+    job.worker = target;
+    target.jobs.add(job.seq);
+    // Keep the original for a retry: send copies of its arrays (only the bytes of each view).
+    const { value, transfer } = forTransfer(job.value, { copy: true });
+    target.worker.postMessage({ seq: job.seq, index: job.index, value } satisfies Task, transfer);
+  }
+
+  private spawn(): PoolWorker {
+    const entry = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+    const worker = entry.pathname.endsWith('.ts')
+      ? // Running from TypeScript sources (tests, tsx): register tsx's loader inside the worker first.
+        new Worker(
+          `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
+          { eval: true, workerData: this.setup },
+        )
+      : new Worker(entry, { workerData: this.setup });
+    const pw: PoolWorker = { worker, jobs: new Set(), dead: false };
+    worker.on('message', (reply: Reply) => this.onReply(pw, reply));
+    worker.on('error', (err) => this.onDeath(pw, err));
+    worker.on('exit', (code) => {
+      if (!this.finished) this.onDeath(pw, new Error(`worker exited with code ${code}`));
+    });
+    return pw;
+  }
+
+  private onReply(pw: PoolWorker, reply: Reply): void {
+    pw.jobs.delete(reply.seq);
+    const job = this.jobs.get(reply.seq);
+    if (!job) return;
+    this.jobs.delete(reply.seq);
+    this.results.set(
+      reply.seq,
+      reply.ok
+        ? { ok: true, value: reply.value as R }
+        : { ok: false, error: mapError(job.value, job.index, reply.error) },
+    );
+    if (!this.deterministic) this.completionOrder.push(reply.seq);
+    this.signal();
+  }
+
+  /** A worker died (crash, process.exit, out of memory): replace it, retry its elements once. */
+  private onDeath(pw: PoolWorker, err: unknown): void {
+    if (pw.dead || this.finished) return;
+    pw.dead = true;
+    const i = this.pool.indexOf(pw);
+    const replacement = this.spawn();
+    if (i >= 0) this.pool[i] = replacement;
+    for (const seq of pw.jobs) {
+      const job = this.jobs.get(seq);
+      if (!job) continue;
+      if (job.attempts >= 2) {
+        this.jobs.delete(seq);
+        const message = err instanceof Error ? err.message : String(err);
+        this.results.set(seq, {
+          ok: false,
+          error: new MapError(
+            `${STAGE}: a worker died twice while processing element ${JSON.stringify(keyOf(job.value, job.index))}: ${message}`,
+            { key: keyOf(job.value, job.index), stage: STAGE, cause: err },
+          ),
+        });
+        if (!this.deterministic) this.completionOrder.push(seq);
+      } else this.dispatch(job);
+    }
+    pw.jobs.clear();
+    void pw.worker.terminate();
+    this.signal();
+  }
+
+  private signal(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private async finish(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.counters.done = true;
+    await Promise.allSettled(this.pool.map((p) => p.worker.terminate()));
+    this.jobs.clear();
+    this.results.clear();
+    await this.upstream.return?.();
+  }
+}

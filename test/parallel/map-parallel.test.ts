@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Stream } from '../../src/core/stream.js';
+import { MapError, mapParallel } from '../../src/parallel/map-parallel.js';
+import { leaked, resourceCounts, settle } from '../helpers/resources.js';
+
+const fns = new URL('./fixtures-fns.ts', import.meta.url);
+const items = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, v: i }));
+const dir = mkdtempSync(join(tmpdir(), 'inqueue-mp-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('mapParallel', () => {
+  it('applies a module function on workers, keeping the input order', async () => {
+    const out = await mapParallel(items(40), { module: fns, export: 'double' }, { numThreads: 2 }).toArray();
+    expect(out.map((x) => x.v)).toEqual(items(40).map((x) => 2 * x.v));
+  });
+
+  it('accepts a self-contained function', async () => {
+    const out = await mapParallel(items(10), (x: { v: number }) => x.v * x.v, { numThreads: 2 }).toArray();
+    expect(out).toEqual(items(10).map((x) => x.v * x.v));
+  });
+
+  it('gives every element the same random draws whatever numThreads (0 = inline)', async () => {
+    const run = (numThreads: number) =>
+      mapParallel(items(30), { module: fns, export: 'withDraw' }, { numThreads, seed: 99 }).toArray();
+    const inline = await run(0);
+    expect(inline.map((x) => x.index)).toEqual(items(30).map((x) => x.v));
+    expect(new Set(inline.map((x) => x.draw)).size).toBe(30);
+    expect(await run(1)).toEqual(inline);
+    expect(await run(3)).toEqual(inline);
+    const other = await mapParallel(
+      items(30),
+      { module: fns, export: 'withDraw' },
+      { numThreads: 0, seed: 100 },
+    ).toArray();
+    expect(other.map((x) => x.draw)).not.toEqual(inline.map((x) => x.draw));
+  });
+
+  it('deterministic: false delivers every element once', async () => {
+    const out = await mapParallel(
+      items(50),
+      { module: fns, export: 'double' },
+      { numThreads: 2, deterministic: false },
+    ).toArray();
+    expect(out.map((x) => x.v).sort((a, b) => a - b)).toEqual(items(50).map((x) => 2 * x.v));
+  });
+
+  it('moves tensor data between threads, copying only the bytes of a view', async () => {
+    const big = new Uint8Array(1 << 20);
+    big.fill(255);
+    const image = { dtype: 'uint8' as const, shape: [2, 2, 1], data: big.subarray(10, 14) };
+    const [out] = await mapParallel(
+      [{ key: 'a', image }],
+      { module: fns, export: 'scaleImage' },
+      { numThreads: 1 },
+    ).toArray();
+    expect(out.image.dtype).toBe('float32');
+    expect(Array.from(out.image.data)).toEqual([1, 1, 1, 1]);
+    expect(out.image.data.buffer.byteLength).toBe(16);
+    expect(big.byteLength).toBe(1 << 20); // the source chunk was neither detached nor modified
+  });
+
+  it('a function error reaches the consumer as a MapError naming the element key', async () => {
+    const err = await mapParallel(items(20), { module: fns, export: 'failOnSeven' }, { numThreads: 2 })
+      .toArray()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MapError);
+    expect((err as MapError).key).toBe('k7');
+    expect((err as MapError).message).toMatch(/failed on element "k7": RangeError: cannot handle 7/);
+  });
+
+  it('the same error inline (numThreads 0)', async () => {
+    const err = await mapParallel(items(20), { module: fns, export: 'failOnSeven' }, { numThreads: 0 })
+      .toArray()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MapError);
+    expect((err as MapError).key).toBe('k7');
+  });
+
+  it('replaces a worker that dies and retries its element once', async () => {
+    const marker = join(dir, 'died-once');
+    const input = items(8).map((x) => ({ ...x, marker }));
+    const out = await mapParallel(
+      input,
+      { module: fns, export: 'exitOnceOnThree' },
+      { numThreads: 2 },
+    ).toArray();
+    expect(out.map((x) => x.v)).toEqual(items(8).map((x) => x.v));
+  });
+
+  it('reports an element whose worker dies twice', async () => {
+    const err = await mapParallel(items(8), { module: fns, export: 'alwaysExitOnFive' }, { numThreads: 2 })
+      .toArray()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MapError);
+    expect((err as MapError).key).toBe('k5');
+    expect((err as MapError).message).toMatch(/worker died twice while processing element "k5"/);
+  });
+
+  it('pulls at most capacity elements ahead of a slow consumer', async () => {
+    let pulled = 0;
+    const source = Stream.from({
+      *[Symbol.iterator]() {
+        for (let i = 0; i < 1000; i++) {
+          pulled++;
+          yield { key: `k${i}`, v: i };
+        }
+      },
+    });
+    const it = mapParallel(source, { module: fns, export: 'double' }, { numThreads: 2, capacity: 6 })[
+      Symbol.asyncIterator
+    ]();
+    let consumed = 0;
+    for (let i = 0; i < 20; i++) {
+      await it.next();
+      consumed++;
+      await new Promise((r) => setTimeout(r, 5));
+      expect(pulled - consumed).toBeLessThanOrEqual(6);
+    }
+    await it.return?.();
+  });
+
+  it('break terminates the workers and leaves no handles', async () => {
+    await settle();
+    const before = resourceCounts();
+    for await (const _ of mapParallel(items(100), { module: fns, export: 'double' }, { numThreads: 2 }))
+      break;
+    await settle();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(leaked(before, resourceCounts())).toEqual({});
+  });
+
+  it.each([
+    [{ numThreads: -1 }, /Expected a non-negative integer for numThreads but received -1/],
+    [{ capacity: 0 }, /Expected a positive integer for capacity but received 0/],
+    [{ deterministic: 'no' }, /Expected a boolean for deterministic/],
+  ])('rejects options %j', (options, message) => {
+    expect(() => mapParallel(items(1), (x) => x, options as never)).toThrow(message);
+  });
+
+  it('rejects something that is not a function or a module reference', () => {
+    expect(() => mapParallel(items(1), 42 as never)).toThrow(
+      /Expected a function or \{ module, export \} for fn but received 42/,
+    );
+  });
+});
