@@ -4,7 +4,7 @@ export type { BatchOptions, JoinOptions, ShuffleBatchOptions, ShuffledStream } f
 export { batch, batchJoin, shuffleBatch, shuffleBatchJoin } from './batch/batch.js';
 export { interleave } from './batch/interleave.js';
 export { prefetch } from './batch/prefetch.js';
-export type { Batch, Example } from './batch/stack.js';
+export type { Batch, Example, NumberDType } from './batch/stack.js';
 export { stack } from './batch/stack.js';
 export type { InputErrorContext } from './core/errors.js';
 export {
@@ -22,8 +22,8 @@ export { QueueBase } from './core/queue-base.js';
 export type { RandomShuffleQueueOptions } from './core/random-shuffle-queue.js';
 export { RandomShuffleQueue } from './core/random-shuffle-queue.js';
 export { CounterRng, permutation, philox4x32 } from './core/rng.js';
-export type { StageStats } from './core/stats.js';
-export type { Source, StageInfo } from './core/stream.js';
+export type { StageCounters, StageStats } from './core/stats.js';
+export type { Opener, Source, StageInfo } from './core/stream.js';
 export { DEFAULT_PIPE_WINDOW, Stream } from './core/stream.js';
 export type { DType, Tensor } from './core/tensor.js';
 export type { CifarExample } from './decode/cifar-record.js';

@@ -3,10 +3,10 @@ import type { QueueBase } from '../core/queue-base.js';
 import { QueueStageIterator } from '../core/queue-stage.js';
 import { randomSeed } from '../core/rng.js';
 import { type Source, Stream } from '../core/stream.js';
-import { booleanOption, integerOption, objectOption } from '../core/validate.js';
+import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
 import { EagerShuffleQueue } from './eager-shuffle-queue.js';
 import { interleave } from './interleave.js';
-import { type Batch, type Example, stack } from './stack.js';
+import { type Batch, type Example, type NumberDType, stack } from './stack.js';
 
 export interface BatchOptions {
   batchSize: number;
@@ -16,6 +16,11 @@ export interface BatchOptions {
   capacity?: number;
   /** At the end, deliver the last partial batch instead of dropping it (default false). */
   allowSmallerFinalBatch?: boolean;
+  /**
+   * dtypes of number fields (e.g. `{ weight: 'float32' }`). A field not named here is int32 if every
+   * value of its first batch is an int32 integer, else float32, and keeps that dtype for the stream.
+   */
+  dtypes?: Record<string, NumberDType>;
 }
 
 export interface ShuffleBatchOptions extends Omit<BatchOptions, 'capacity'> {
@@ -38,9 +43,7 @@ export interface ShuffledStream<T> extends Stream<T> {
 
 /** TF's `tf.train.batch`: a FIFO queue of `capacity` examples, dequeued `batchSize` at a time. */
 export function batch<E extends Example>(examples: Source<E>, options: BatchOptions): Stream<Batch<E>> {
-  const o = batchOptions('batch', options);
-  const capacity = integerOption('batch', 'capacity', options.capacity, { min: 1, defaultValue: 32 });
-  return queueBatcher(examples, 'batch', capacity, () => new FIFOQueue<E>({ capacity, name: 'batch' }), o);
+  return fifoBatcher(examples, options, 'batch', 'batch');
 }
 
 /**
@@ -52,24 +55,7 @@ export function shuffleBatch<E extends Example>(
   examples: Source<E>,
   options: ShuffleBatchOptions,
 ): ShuffledStream<Batch<E>> {
-  const o = batchOptions('shuffleBatch', options);
-  const capacity = integerOption('shuffleBatch', 'capacity', options.capacity, { min: 1 });
-  const m = integerOption('shuffleBatch', 'minAfterDequeue', options.minAfterDequeue, { min: 0 });
-  const seed =
-    options.seed === undefined
-      ? randomSeed()
-      : integerOption('shuffleBatch', 'seed', options.seed, { min: 0 });
-  const stream = queueBatcher(
-    examples,
-    'shuffle_batch',
-    capacity,
-    () => new EagerShuffleQueue<E>(capacity, m, seed),
-    o,
-    (size) => Math.max(0, size - m) / (capacity - m),
-  );
-  // Construct once now so that a bad capacity/minAfterDequeue pair fails here, not at first pull.
-  new EagerShuffleQueue<E>(capacity, m, seed);
-  return Object.assign(stream, { seed });
+  return shuffleBatcher(examples, options, 'shuffleBatch', 'shuffle_batch');
 }
 
 /** TF's `batch_join`: several example streams (e.g. one reader each) into one batch stream. */
@@ -77,7 +63,12 @@ export function batchJoin<E extends Example>(
   sources: readonly Source<E>[],
   options: BatchOptions & JoinOptions,
 ): Stream<Batch<E>> {
-  return batch(interleave(sources, options), options);
+  return fifoBatcher(
+    interleave(sources, { deterministic: options?.deterministic }),
+    options,
+    'batchJoin',
+    'batch_join',
+  );
 }
 
 /** TF's `shuffle_batch_join`. */
@@ -85,38 +76,98 @@ export function shuffleBatchJoin<E extends Example>(
   sources: readonly Source<E>[],
   options: ShuffleBatchOptions & JoinOptions,
 ): ShuffledStream<Batch<E>> {
-  return shuffleBatch(interleave(sources, options), options);
+  return shuffleBatcher(
+    interleave(sources, { deterministic: options?.deterministic }),
+    options,
+    'shuffleBatchJoin',
+    'shuffle_batch_join',
+  );
 }
 
-function batchOptions(stage: string, options: BatchOptions) {
+interface CommonOptions {
+  batchSize: number;
+  numThreads: number;
+  allowSmaller: boolean;
+  dtypes: Record<string, NumberDType>;
+}
+
+function commonOptions(stage: string, options: BatchOptions): CommonOptions {
   const o = objectOption(stage, 'options', options) as Partial<BatchOptions>;
+  const dtypes = objectOption(stage, 'dtypes', o.dtypes) as Record<string, unknown>;
+  for (const [field, dtype] of Object.entries(dtypes))
+    oneOfOption(stage, `dtypes.${field}`, dtype, ['int32', 'float32'] as const);
   return {
     batchSize: integerOption(stage, 'batchSize', o.batchSize, { min: 1 }),
     numThreads: integerOption(stage, 'numThreads', o.numThreads, { min: 1, defaultValue: 1 }),
     allowSmaller: booleanOption(stage, 'allowSmallerFinalBatch', o.allowSmallerFinalBatch, false),
+    dtypes: dtypes as Record<string, NumberDType>,
   };
+}
+
+function fifoBatcher<E extends Example>(
+  examples: Source<E>,
+  options: BatchOptions,
+  stage: string,
+  name: string,
+): Stream<Batch<E>> {
+  const o = commonOptions(stage, options);
+  const capacity = integerOption(stage, 'capacity', options.capacity, { min: 1, defaultValue: 32 });
+  return queueBatcher(examples, stage, name, capacity, () => new FIFOQueue<E>({ capacity, name }), o);
+}
+
+function shuffleBatcher<E extends Example>(
+  examples: Source<E>,
+  options: ShuffleBatchOptions,
+  stage: string,
+  name: string,
+): ShuffledStream<Batch<E>> {
+  const o = commonOptions(stage, options);
+  const capacity = integerOption(stage, 'capacity', options.capacity, { min: 1 });
+  const m = integerOption(stage, 'minAfterDequeue', options.minAfterDequeue, { min: 0 });
+  const seed =
+    options.seed === undefined ? randomSeed(stage) : integerOption(stage, 'seed', options.seed, { min: 0 });
+  // Construct once now so that a bad capacity/minAfterDequeue pair fails here, not at first pull.
+  new EagerShuffleQueue<E>(capacity, m, seed, name, stage);
+  const stream = queueBatcher(
+    examples,
+    stage,
+    name,
+    capacity,
+    () => new EagerShuffleQueue<E>(capacity, m, seed, name, stage),
+    o,
+    (size) => Math.max(0, size - m) / (capacity - m),
+  );
+  return Object.assign(stream, { seed });
 }
 
 function queueBatcher<E extends Example>(
   examples: Source<E>,
+  stage: string,
   name: string,
   capacity: number,
   makeQueue: () => QueueBase<E>,
-  o: { batchSize: number; numThreads: number; allowSmaller: boolean },
+  o: CommonOptions,
   fraction?: (size: number) => number,
 ): Stream<Batch<E>> {
-  const upstream = Stream.from(examples, 'examples');
-  const take = async (q: QueueBase<E>) =>
-    stack(await (o.allowSmaller ? q.dequeueUpTo(o.batchSize) : q.dequeueMany(o.batchSize)), name);
+  const upstream = Stream.from(examples, 'examples', { stage, parameter: 'examples' });
   return new Stream<Batch<E>>(
-    (counters) =>
-      new QueueStageIterator(
+    (counters) => {
+      // Number dtypes are fixed per run by the option or by the first batch.
+      const numberDTypes = new Map(Object.entries(o.dtypes));
+      const take = async (q: QueueBase<E>) =>
+        stack(
+          await (o.allowSmaller ? q.dequeueUpTo(o.batchSize) : q.dequeueMany(o.batchSize)),
+          stage,
+          numberDTypes,
+        );
+      return new QueueStageIterator(
         () => upstream[Symbol.asyncIterator](),
         makeQueue(),
         take,
         counters,
         o.numThreads,
-      ),
+      );
+    },
     { name, capacity, fraction, upstreams: [upstream as Stream<unknown>] },
   );
 }

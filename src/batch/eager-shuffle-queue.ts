@@ -23,6 +23,7 @@ export class EagerShuffleQueue<T> extends QueueBase<T> {
     readonly minAfterDequeue: number,
     readonly seed: number,
     name = 'shuffle_batch',
+    stage = 'shuffleBatch',
   ) {
     super(
       'RandomShuffleQueue',

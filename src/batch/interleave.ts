@@ -1,6 +1,6 @@
 import { invalidArgument } from '../core/errors.js';
 import { type Source, Stream } from '../core/stream.js';
-import { booleanOption } from '../core/validate.js';
+import { booleanOption, objectOption } from '../core/validate.js';
 
 /**
  * Merges several streams, keeping one pull in flight on each so their I/O overlaps. Deterministic
@@ -13,8 +13,15 @@ export function interleave<T>(
   if (!Array.isArray(sources) || sources.length === 0) {
     throw invalidArgument('sources', 'a non-empty array of streams', sources, 'interleave');
   }
-  const deterministic = booleanOption('interleave', 'deterministic', options.deterministic, true);
-  const streams = sources.map((s, i) => Stream.from(s, `source_${i}`));
+  const deterministic = booleanOption(
+    'interleave',
+    'deterministic',
+    objectOption('interleave', 'options', options).deterministic,
+    true,
+  );
+  const streams = sources.map((s, i) =>
+    Stream.from(s, `source_${i}`, { stage: 'interleave', parameter: `sources[${i}]` }),
+  );
   return new Stream<T>(
     (counters) => {
       interface Lane {
@@ -22,6 +29,7 @@ export function interleave<T>(
         pending: Promise<{ lane: Lane; r: IteratorResult<T> }> | null;
       }
       let lanes: Lane[] | null = null;
+      counters.sizeProbe = () => lanes?.length ?? 0;
       let turn = 0;
       let finished = false;
       const pull = (lane: Lane) => {

@@ -9,7 +9,7 @@ import { integerOption } from '../core/validate.js';
  */
 export function prefetch<T>(source: Source<T>, bufferSize = 2): Stream<T> {
   const capacity = integerOption('prefetch', 'bufferSize', bufferSize, { min: 1 });
-  const upstream = Stream.from(source, 'source');
+  const upstream = Stream.from(source, 'source', { stage: 'prefetch', parameter: 'source' });
   return new Stream<T>(
     (counters) =>
       new QueueStageIterator(

@@ -1,29 +1,41 @@
 import { DecodeError } from '../core/errors.js';
 import { allocate, type DType, isTensor, sameShape, sizeOfShape, type Tensor } from '../core/tensor.js';
 
-/** An example: named fields, each a Tensor value, a number or a string. */
-export type Example = Record<string, unknown>;
+/** An example: an object of named fields, each a Tensor value, a number or a string. */
+export type Example = object;
+
+/** The dtype of a batched number field. */
+export type NumberDType = 'int32' | 'float32';
 
 /** A batch: each field of the example stacked along a new leading dimension. */
 export type Batch<E extends Example> = {
-  [K in keyof E]: E[K] extends Tensor<infer D>
+  [K in keyof E]-?: NonNullable<E[K]> extends Tensor<infer D>
     ? Tensor<D>
-    : E[K] extends number
-      ? Tensor<'int32' | 'float32'>
-      : E[K] extends string
+    : NonNullable<E[K]> extends number
+      ? Tensor<NumberDType>
+      : NonNullable<E[K]> extends string
         ? string[]
         : never;
 };
 
-function keyOf(example: Example, i: number): string {
+type Fields = Record<string, unknown>;
+
+function keyOf(example: Fields, i: number): string {
   return typeof example.key === 'string' ? JSON.stringify(example.key) : `#${i}`;
 }
 
 /**
  * Stacks examples into a batch: tensors to `[B, ...shape]` (same dtype and shape required),
- * numbers to `[B]` (int32 when all are int32-range integers, else float32), strings to `string[]`.
+ * numbers to `[B]`, strings to `string[]`. A number field's dtype comes from `numberDTypes` when it
+ * has an entry; otherwise it is int32 when every value is an int32-range integer, else float32, and
+ * the choice is recorded in `numberDTypes` so that later batches of a stream keep the same dtype.
  */
-export function stack<E extends Example>(examples: readonly E[], stage = 'batch'): Batch<E> {
+export function stack<E extends Example>(
+  input: readonly E[],
+  stage = 'batch',
+  numberDTypes: Map<string, NumberDType> = new Map(),
+): Batch<E> {
+  const examples = input as readonly Fields[];
   const out: Record<string, unknown> = {};
   if (examples.length === 0) return out as Batch<E>;
   const first = examples[0];
@@ -41,11 +53,16 @@ export function stack<E extends Example>(examples: readonly E[], stage = 'batch'
       );
     }
   }
-  for (const field of fields) out[field] = stackField(examples, field, stage);
+  for (const field of fields) out[field] = stackField(examples, field, stage, numberDTypes);
   return out as Batch<E>;
 }
 
-function stackField(examples: readonly Example[], field: string, stage: string): unknown {
+function stackField(
+  examples: readonly Fields[],
+  field: string,
+  stage: string,
+  numberDTypes: Map<string, NumberDType>,
+): unknown {
   const v0 = examples[0][field];
   const n = examples.length;
   if (isTensor(v0)) {
@@ -74,7 +91,23 @@ function stackField(examples: readonly Example[], field: string, stage: string):
       if (typeof v !== 'number') throw mismatch(stage, field, examples[i], i, 'a number', v);
       if (integral && !(Number.isInteger(v) && v >= -2147483648 && v <= 2147483647)) integral = false;
     }
-    const dtype: DType = integral ? 'int32' : 'float32';
+    const dtype: DType = numberDTypes.get(field) ?? (integral ? 'int32' : 'float32');
+    if (dtype === 'int32' && !integral) {
+      const i = examples.findIndex((e) => {
+        const v = e[field] as number;
+        return !(Number.isInteger(v) && v >= -2147483648 && v <= 2147483647);
+      });
+      throw new DecodeError(
+        `${stage}: Expected an int32 integer for field ${field} of example ${keyOf(examples[i], i)} (the field's dtype, ` +
+          `from its first batch or the dtypes option) but received ${examples[i][field]}; pass dtypes: { ${field}: 'float32' }`,
+        {
+          stage,
+          parameter: field,
+          key: typeof examples[i].key === 'string' ? (examples[i].key as string) : undefined,
+        },
+      );
+    }
+    numberDTypes.set(field, dtype as NumberDType);
     const data = allocate(dtype, n);
     for (let i = 0; i < n; i++) data[i] = examples[i][field] as number;
     return { dtype, shape: [n], data };
@@ -94,7 +127,7 @@ function stackField(examples: readonly Example[], field: string, stage: string):
 function mismatch(
   stage: string,
   field: string,
-  example: Example,
+  example: Fields,
   i: number,
   expected: string,
   got: unknown,

@@ -1,5 +1,5 @@
 import { Deque } from './deque.js';
-import { CancelledError, InvalidArgumentError, OutOfRangeError } from './errors.js';
+import { CancelledError, InvalidArgumentError, invalidArgument, OutOfRangeError } from './errors.js';
 import { StageCounters, type StageStats } from './stats.js';
 import { integerOption } from './validate.js';
 
@@ -155,12 +155,7 @@ export abstract class QueueBase<T> {
 
   private requestDequeue(n: number, upTo: boolean): Promise<T[]> {
     if (!Number.isInteger(n) || n < 0) {
-      return Promise.reject(
-        new InvalidArgumentError(`Expected a non-negative integer for n but received ${n}`, {
-          parameter: 'n',
-          stage: this.name,
-        }),
-      );
+      return Promise.reject(invalidArgument('n', 'a non-negative integer', n, `${this.kind} '${this.name}'`));
     }
     if (n === 0) return Promise.resolve([]);
     if (this.failure) return Promise.reject(this.failure.error);

@@ -39,7 +39,7 @@ export class RandomShuffleQueue<T> extends QueueBase<T> {
     this.minAfterDequeue = m;
     this.seed =
       options.seed === undefined
-        ? randomSeed()
+        ? randomSeed('RandomShuffleQueue')
         : integerOption('RandomShuffleQueue', 'seed', options.seed, { min: 0 });
     this.rng = new CounterRng(this.seed, 'random_shuffle_queue');
   }

@@ -1,3 +1,6 @@
+import { debuglog } from 'node:util';
+import { invalidArgument } from './errors.js';
+
 /**
  * Counter-based random numbers (Philox4x32-10, Salmon et al. 2011, the generator TensorFlow uses).
  *
@@ -65,9 +68,16 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
-/** A seed for when the user gives none: random, and reported back so the run can be repeated. */
-export function randomSeed(): number {
-  return (Math.random() * 0x100000000) >>> 0;
+const log = debuglog('inqueue');
+
+/**
+ * A seed for when the user gives none: random, exposed by the stage as `.seed` and logged when
+ * NODE_DEBUG=inqueue, so a run can be repeated.
+ */
+export function randomSeed(stage = 'inqueue'): number {
+  const seed = (Math.random() * 0x100000000) >>> 0;
+  log('%s: no seed given, using random seed %d', stage, seed);
+  return seed;
 }
 
 /**
@@ -117,7 +127,7 @@ export class CounterRng {
   /** A uniform integer in [0, n), unbiased (rejection sampling), n <= 2^32. */
   below(n: number): number {
     if (n <= 1) return 0;
-    if (n > 0x100000000) throw new RangeError(`CounterRng.below: n=${n} exceeds 2^32`);
+    if (n > 0x100000000) throw invalidArgument('n', 'an integer <= 2^32', n, 'CounterRng.below');
     const limit = 0x100000000 - (0x100000000 % n);
     let x = this.nextUint32();
     while (x >= limit) x = this.nextUint32();

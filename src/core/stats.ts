@@ -32,7 +32,8 @@ export class StageCounters {
   elementsIn = 0;
   elementsOut = 0;
   skipped = 0;
-  done = false;
+  private finishedAt = 0;
+  private isDone = false;
   /** When set, the live size (a queue's length) instead of the `size` field. */
   sizeProbe: (() => number) | null = null;
   /** When set, the live count of elements in (a queue's enqueue count). */
@@ -45,13 +46,24 @@ export class StageCounters {
     private readonly fraction?: (size: number) => number,
   ) {}
 
+  /** True once the stage delivered its last element or was cancelled; freezes the rate's clock. */
+  get done(): boolean {
+    return this.isDone;
+  }
+
+  set done(value: boolean) {
+    if (value && !this.isDone) this.finishedAt = performance.now();
+    this.isDone = value;
+  }
+
   /** Marks the start of the run (first pull), the origin of the rate. */
   start(): void {
     if (this.started === 0) this.started = performance.now();
   }
 
   snapshot(): StageStats {
-    const elapsed = this.started === 0 ? 0 : (performance.now() - this.started) / 1000;
+    const end = this.isDone && this.finishedAt > 0 ? this.finishedAt : performance.now();
+    const elapsed = this.started === 0 ? 0 : (end - this.started) / 1000;
     const size = this.done ? 0 : this.sizeProbe ? this.sizeProbe() : this.size;
     const fractionFull = this.fraction
       ? this.fraction(size)

@@ -61,7 +61,11 @@ export class Stream<T> extends Observable<T> implements AsyncIterable<T> {
   }
 
   /** Wraps any iterable or async iterable (or returns a Stream as is). */
-  static from<T>(source: Source<T>, name = 'source'): Stream<T> {
+  static from<T>(
+    source: Source<T>,
+    name = 'source',
+    context: { stage?: string; parameter?: string } = {},
+  ): Stream<T> {
     if (source instanceof Stream) return source;
     if (source !== null && typeof source === 'object' && Symbol.asyncIterator in source) {
       const iterable = source as AsyncIterable<T>;
@@ -73,7 +77,12 @@ export class Stream<T> extends Observable<T> implements AsyncIterable<T> {
         name,
       });
     }
-    throw invalidArgument('source', 'a Stream, an AsyncIterable or an Iterable', source, name);
+    throw invalidArgument(
+      context.parameter ?? 'source',
+      'a Stream, an AsyncIterable or an Iterable',
+      source,
+      context.stage ?? name,
+    );
   }
 
   get name(): string {
@@ -277,9 +286,11 @@ function countingIterator<T>(iterator: AsyncIterator<T>, counters: StageCounters
  * Synchronous chains (every output so far arrived during a push: map, filter, take, scan,
  * bufferCount...) need no window: an element that produced nothing was dropped or is held by design.
  * Until the chain has proved synchronous, or once an output arrives outside a push (mergeMap over
- * promises, delay...), at most `window` elements are pushed without an output; then the stage waits
- * for one, letting one more element in after a back-off that doubles from 1 ms to 100 ms, so a
- * filter that drops a long run before its first output still progresses.
+ * promises, delay...), at most `window` pushes may be unanswered (pushes minus outputs): then the
+ * stage waits for an output. Dropped elements look unanswered too, so a stall is broken by letting
+ * one more element in after a wait that doubles with every such grant (1 ms, 2 ms, ... up to 1 s)
+ * and never resets: grants stay rare (about log2 of the run time, then one per second of stall),
+ * so the excess over the window stays small instead of growing with every slow output.
  */
 class OperatorIterator<I, O> implements AsyncIterator<O> {
   private readonly input = new Subject<I>();
@@ -290,7 +301,10 @@ class OperatorIterator<I, O> implements AsyncIterator<O> {
   private outputError: { error: unknown } | null = null;
   private upstreamDone = false;
   private finished = false;
-  private pushedSinceOutput = 0;
+  /** Pushes not yet answered by an output: in flight in asynchronous operators (or dropped). */
+  private unanswered = 0;
+  /** Wait before granting one more element while stalled; doubles per grant, never resets. */
+  private backoff = 1;
   private wake: (() => void) | null = null;
   private pushing = false;
   private syncOutputs = false;
@@ -309,7 +323,7 @@ class OperatorIterator<I, O> implements AsyncIterator<O> {
         if (this.pushing) this.syncOutputs = true;
         else this.asyncOutputs = true;
         this.outputs.push(value);
-        this.pushedSinceOutput = 0;
+        if (this.unanswered > 0) this.unanswered--;
         this.counters.size++;
         this.wake?.();
       },
@@ -327,7 +341,6 @@ class OperatorIterator<I, O> implements AsyncIterator<O> {
 
   async next(): Promise<IteratorResult<O>> {
     this.counters.start();
-    let backoff = 1;
     for (;;) {
       if (this.outHead < this.outputs.length) {
         const value = this.outputs[this.outHead];
@@ -347,7 +360,7 @@ class OperatorIterator<I, O> implements AsyncIterator<O> {
         return { value: undefined, done: true };
       }
       const provedSynchronous = this.syncOutputs && !this.asyncOutputs;
-      if (!this.upstreamDone && (provedSynchronous || this.pushedSinceOutput < this.window)) {
+      if (!this.upstreamDone && (provedSynchronous || this.unanswered < this.window)) {
         let r: IteratorResult<I>;
         try {
           r = await this.upstream.next();
@@ -360,7 +373,7 @@ class OperatorIterator<I, O> implements AsyncIterator<O> {
           this.upstreamDone = true;
           this.input.complete();
         } else {
-          this.pushedSinceOutput++;
+          this.unanswered++;
           this.counters.elementsIn++;
           this.pushing = true;
           try {
@@ -372,10 +385,10 @@ class OperatorIterator<I, O> implements AsyncIterator<O> {
         continue;
       }
       // Waiting on asynchronous operators.
-      const gotOutput = await this.waitForOutput(this.upstreamDone ? undefined : backoff);
+      const gotOutput = await this.waitForOutput(this.upstreamDone ? undefined : this.backoff);
       if (!gotOutput && !this.upstreamDone) {
-        this.pushedSinceOutput = this.window - 1;
-        backoff = Math.min(backoff * 2, 100);
+        this.unanswered = this.window - 1;
+        this.backoff = Math.min(this.backoff * 2, 1000);
       }
     }
   }

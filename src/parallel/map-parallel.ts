@@ -54,7 +54,7 @@ export function mapParallel<T, R>(source: Source<T>, fn: ParallelFn<T, R>, optio
     min: 1,
     defaultValue: Math.max(4, 4 * numThreads),
   });
-  const seed = o.seed === undefined ? randomSeed() : integerOption(STAGE, 'seed', o.seed, { min: 0 });
+  const seed = o.seed === undefined ? randomSeed(STAGE) : integerOption(STAGE, 'seed', o.seed, { min: 0 });
   const name = o.name ?? 'map_parallel';
   let setup: WorkerSetup;
   if (typeof fn === 'function') setup = { source: fn.toString(), seed, op: name };
@@ -66,7 +66,7 @@ export function mapParallel<T, R>(source: Source<T>, fn: ParallelFn<T, R>, optio
       op: name,
     };
   } else throw invalidArgument('fn', 'a function or { module, export }', fn, STAGE);
-  const upstream = Stream.from(source, 'source');
+  const upstream = Stream.from(source, 'source', { stage: STAGE, parameter: 'source' });
   const stream = new Stream<R>(
     (counters) =>
       numThreads === 0
@@ -295,31 +295,46 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     this.signal();
   }
 
-  /** A worker died (crash, process.exit, out of memory): replace it, retry its elements once. */
+  /**
+   * A worker died (crash, process.exit, out of memory): replace it. Its oldest unanswered element
+   * was the one running (workers run tasks in order), so only that one counts an attempt: retried
+   * once, then reported. The elements queued behind it are re-sent as they were.
+   */
   private onDeath(pw: PoolWorker, err: unknown): void {
     if (pw.dead || this.finished) return;
     pw.dead = true;
     const i = this.pool.indexOf(pw);
     const replacement = this.spawn();
     if (i >= 0) this.pool[i] = replacement;
-    for (const seq of pw.jobs) {
-      const job = this.jobs.get(seq);
-      if (!job) continue;
-      if (job.attempts >= 2) {
-        this.jobs.delete(seq);
-        const message = err instanceof Error ? err.message : String(err);
-        this.results.set(seq, {
-          ok: false,
-          error: new MapError(
-            `${STAGE}: a worker died twice while processing element ${JSON.stringify(keyOf(job.value, job.index))}: ${message}`,
-            { key: keyOf(job.value, job.index), stage: STAGE, cause: err },
-          ),
-        });
-        if (!this.deterministic) this.completionOrder.push(seq);
-      } else this.dispatch(job);
-    }
+    const orphans = [...pw.jobs].map((seq) => this.jobs.get(seq)).filter((j): j is Job<T> => j !== undefined);
     pw.jobs.clear();
     void pw.worker.terminate();
+    orphans.forEach((job, k) => {
+      if (k > 0) {
+        job.attempts--; // dispatch counts it again; it never ran
+        this.dispatch(job);
+        return;
+      }
+      if (job.attempts < 2) {
+        this.dispatch(job);
+        return;
+      }
+      this.jobs.delete(job.seq);
+      const message = err instanceof Error ? err.message : String(err);
+      const key = keyOf(job.value, job.index);
+      this.results.set(job.seq, {
+        ok: false,
+        error: new MapError(
+          `${STAGE}: a worker died twice while processing element ${JSON.stringify(key)}: ${message}`,
+          {
+            key,
+            stage: STAGE,
+            cause: err,
+          },
+        ),
+      });
+      if (!this.deterministic) this.completionOrder.push(job.seq);
+    });
     this.signal();
   }
 

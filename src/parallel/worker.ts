@@ -46,15 +46,18 @@ const setup = workerData as WorkerSetup;
 const port = parentPort!;
 const ready = loadFunction(setup);
 
-port.on('message', async (task: Task) => {
+/** Tasks run one at a time, in arrival order, so the oldest unanswered task is the one running. */
+let chain: Promise<void> = Promise.resolve();
+port.on('message', (task: Task) => {
+  chain = chain.then(() => run(task));
+});
+
+async function run(task: Task): Promise<void> {
   try {
     const fn = await ready;
     // The element's randomness depends on (seed, op, index) only, whichever worker runs it.
-    const result = await fn(
-      task.value,
-      new CounterRng(setup.seed, setup.op, task.index, Math.floor(task.index / 0x100000000)),
-      task.index,
-    );
+    const rng = new CounterRng(setup.seed, setup.op, task.index, Math.floor(task.index / 0x100000000));
+    const result = await fn(task.value, rng, task.index);
     const { value, transfer } = forTransfer(result);
     port.postMessage({ seq: task.seq, ok: true, value } satisfies Reply, transfer);
   } catch (err) {
@@ -65,4 +68,4 @@ port.on('message', async (task: Task) => {
       error: { name: e.name, message: e.message, stack: e.stack },
     } satisfies Reply);
   }
-});
+}

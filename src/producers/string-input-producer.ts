@@ -42,7 +42,8 @@ export function stringInputProducer(
   const numEpochs = optionalIntegerOption(STAGE, 'numEpochs', opts.numEpochs, { min: 1 });
   const shuffle = booleanOption(STAGE, 'shuffle', opts.shuffle, true);
   const capacity = integerOption(STAGE, 'capacity', opts.capacity, { min: 1, defaultValue: 32 });
-  const seed = opts.seed === undefined ? randomSeed() : integerOption(STAGE, 'seed', opts.seed, { min: 0 });
+  const seed =
+    opts.seed === undefined ? randomSeed(STAGE) : integerOption(STAGE, 'seed', opts.seed, { min: 0 });
   const list = [...strings];
 
   function* epochs(): Generator<string> {

@@ -25,7 +25,7 @@ export interface FixedLengthRecordReaderOptions {
    * in the stage's `skipped` stat. (TF1's reader drops it silently; tf.data raises.)
    */
   onTruncated?: 'error' | 'skip';
-  /** Bytes read per I/O call (default 1 MiB). Memory held per open file is about this much. */
+  /** Bytes read per I/O call (default 1 MiB). Two chunks per open file are held (double buffering). */
   chunkBytes?: number;
   /**
    * Values are views into the chunk they were read with (no copy, the default); a consumer that keeps
@@ -58,7 +58,7 @@ export function fixedLengthRecordReader(
   options: FixedLengthRecordReaderOptions,
 ): Stream<KeyValue> {
   const layout = validate(options);
-  const upstream = Stream.from(filenames, 'filenames');
+  const upstream = Stream.from(filenames, 'filenames', { stage: STAGE, parameter: 'filenames' });
   return new Stream<KeyValue>((counters) => readAll(upstream, layout, counters), {
     name: 'fixed_length_record_reader',
     upstreams: [upstream as Stream<unknown>],

@@ -12,7 +12,7 @@ const STAGE = 'wholeFileReader';
 
 /** TF's `WholeFileReader`: one record per file, key = the filename as given, value = its bytes. */
 export function wholeFileReader(filenames: Source<string>): Stream<KeyValue> {
-  const upstream = Stream.from(filenames, 'filenames');
+  const upstream = Stream.from(filenames, 'filenames', { stage: STAGE, parameter: 'filenames' });
   return new Stream<KeyValue>(
     (counters) => {
       const files = upstream[Symbol.asyncIterator]();

@@ -141,3 +141,41 @@ describe('batch', () => {
     expect(() => batch(examples(1), options as never)).toThrow(message);
   });
 });
+
+describe('batch number dtypes', () => {
+  it('keeps the dtype of a number field chosen by the first batch, and says how to widen it', async () => {
+    const rows = [
+      { key: 'a', w: 1 },
+      { key: 'b', w: 2 },
+      { key: 'c', w: 0.5 },
+      { key: 'd', w: 3 },
+    ];
+    await expect(batch(rows, { batchSize: 2 }).toArray()).rejects.toThrow(
+      /Expected an int32 integer for field w of example "c" .* but received 0.5; pass dtypes: \{ w: 'float32' \}/,
+    );
+    const out = await batch(rows, { batchSize: 2, dtypes: { w: 'float32' } }).toArray();
+    expect(out.map((b) => b.w.dtype)).toEqual(['float32', 'float32']);
+    expect(Array.from(out[1].w.data)).toEqual([0.5, 3]);
+  });
+
+  it('rejects an unknown dtype', () => {
+    expect(() => batch([{ key: 'a', w: 1 }], { batchSize: 1, dtypes: { w: 'int64' as never } })).toThrow(
+      /Expected one of 'int32', 'float32' for dtypes.w but received "int64"/,
+    );
+  });
+
+  it('batches examples typed by an interface, optional fields included (compile-time check)', async () => {
+    interface Labeled {
+      key: string;
+      label: number;
+      coarse?: number;
+    }
+    const rows: Labeled[] = [
+      { key: 'a', label: 1, coarse: 0 },
+      { key: 'b', label: 2, coarse: 1 },
+    ];
+    const [b] = await batch(Stream.from<Labeled>(rows), { batchSize: 2 }).toArray();
+    const coarse: Tensor<'int32' | 'float32'> = b.coarse;
+    expect(Array.from(coarse.data)).toEqual([0, 1]);
+  });
+});

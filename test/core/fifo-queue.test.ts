@@ -451,7 +451,9 @@ describe('FIFOQueue: argument validation', () => {
         const err = await rejection(p);
         expect(err).toBeInstanceOf(InvalidArgumentError);
         expect((err as InvalidArgumentError).parameter).toBe('n');
-        expect((err as Error).message).toMatch(/^Expected .+ for n but received /);
+        expect((err as Error).message).toMatch(
+          /^FIFOQueue 'q': Expected a non-negative integer for n but received /,
+        );
       }
       // The queue is untouched and still works.
       expect(q.size()).toBe(3);

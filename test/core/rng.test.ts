@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CounterRng, permutation, philox4x32 } from '../../src/index.js';
+import { CounterRng, InvalidArgumentError, permutation, philox4x32 } from '../../src/index.js';
 
 /** Chi-square statistic of observed counts against equal expected counts. */
 function chiSquare(counts: readonly number[]): number {
@@ -162,7 +162,10 @@ describe('CounterRng', () => {
   });
 
   it('below(n) rejects n above 2^32', () => {
-    expect(() => new CounterRng(1, 'x').below(0x100000001)).toThrow(RangeError);
+    expect(() => new CounterRng(1, 'x').below(0x100000001)).toThrow(InvalidArgumentError);
+    expect(() => new CounterRng(1, 'x').below(0x100000001)).toThrow(
+      /Expected an integer <= 2\^32 for n but received 4294967297/,
+    );
   });
 
   it('uniform() is in [0, 1) with mean about 0.5 and variance about 1/12', () => {

@@ -187,3 +187,32 @@ describe('Stream.pipe with selective synchronous filters', () => {
     expect(performance.now() - t0).toBeLessThan(2000);
   });
 });
+
+describe('Stream.pipe credit window with asynchronous operators', () => {
+  it('never has more than the window in flight, even with a fast consumer', async () => {
+    const { stream, state } = counted(400);
+    let outputs = 0;
+    let maxInFlight = 0;
+    const piped = stream.through<number>(
+      { window: 4 },
+      mergeMap((x: number) => of(x).pipe(delay(2))),
+    );
+    for await (const _ of piped) {
+      outputs++;
+      maxInFlight = Math.max(maxInFlight, state.pulled - outputs);
+    }
+    expect(outputs).toBe(400);
+    // The window, plus back-off credits granted while nothing came out (at most a few per 2 ms wait).
+    expect(maxInFlight).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('Stream.from errors name the calling stage and parameter', () => {
+  it('for a stage given something that is not a stream', () => {
+    expect(() =>
+      Stream.from(5 as never, 'filenames', { stage: 'fixedLengthRecordReader', parameter: 'filenames' }),
+    ).toThrow(
+      /^fixedLengthRecordReader: Expected a Stream, an AsyncIterable or an Iterable for filenames but received 5$/,
+    );
+  });
+});

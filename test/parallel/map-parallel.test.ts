@@ -3,17 +3,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Stream } from '../../src/core/stream.js';
+import type { Tensor } from '../../src/core/tensor.js';
 import { MapError, mapParallel } from '../../src/parallel/map-parallel.js';
 import { leaked, resourceCounts, settle } from '../helpers/resources.js';
 
 const fns = new URL('./fixtures-fns.ts', import.meta.url);
-const items = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, v: i }));
+interface Item {
+  key: string;
+  v: number;
+}
+/** What the fixture functions return, all fields together (each test reads its own). */
+interface Out extends Item {
+  draw: number;
+  index: number;
+  image: Tensor<'float32'>;
+}
+const items = (n: number): Item[] => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, v: i }));
 const dir = mkdtempSync(join(tmpdir(), 'inqueue-mp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('mapParallel', () => {
   it('applies a module function on workers, keeping the input order', async () => {
-    const out = await mapParallel(items(40), { module: fns, export: 'double' }, { numThreads: 2 }).toArray();
+    const out = await mapParallel<unknown, Out>(
+      items(40),
+      { module: fns, export: 'double' },
+      { numThreads: 2 },
+    ).toArray();
     expect(out.map((x) => x.v)).toEqual(items(40).map((x) => 2 * x.v));
   });
 
@@ -24,13 +39,17 @@ describe('mapParallel', () => {
 
   it('gives every element the same random draws whatever numThreads (0 = inline)', async () => {
     const run = (numThreads: number) =>
-      mapParallel(items(30), { module: fns, export: 'withDraw' }, { numThreads, seed: 99 }).toArray();
+      mapParallel<unknown, Out>(
+        items(30),
+        { module: fns, export: 'withDraw' },
+        { numThreads, seed: 99 },
+      ).toArray();
     const inline = await run(0);
     expect(inline.map((x) => x.index)).toEqual(items(30).map((x) => x.v));
     expect(new Set(inline.map((x) => x.draw)).size).toBe(30);
     expect(await run(1)).toEqual(inline);
     expect(await run(3)).toEqual(inline);
-    const other = await mapParallel(
+    const other = await mapParallel<unknown, Out>(
       items(30),
       { module: fns, export: 'withDraw' },
       { numThreads: 0, seed: 100 },
@@ -39,7 +58,7 @@ describe('mapParallel', () => {
   });
 
   it('deterministic: false delivers every element once', async () => {
-    const out = await mapParallel(
+    const out = await mapParallel<unknown, Out>(
       items(50),
       { module: fns, export: 'double' },
       { numThreads: 2, deterministic: false },
@@ -51,7 +70,7 @@ describe('mapParallel', () => {
     const big = new Uint8Array(1 << 20);
     big.fill(255);
     const image = { dtype: 'uint8' as const, shape: [2, 2, 1], data: big.subarray(10, 14) };
-    const [out] = await mapParallel(
+    const [out] = await mapParallel<unknown, Out>(
       [{ key: 'a', image }],
       { module: fns, export: 'scaleImage' },
       { numThreads: 1 },
@@ -63,7 +82,11 @@ describe('mapParallel', () => {
   });
 
   it('a function error reaches the consumer as a MapError naming the element key', async () => {
-    const err = await mapParallel(items(20), { module: fns, export: 'failOnSeven' }, { numThreads: 2 })
+    const err = await mapParallel<unknown, Out>(
+      items(20),
+      { module: fns, export: 'failOnSeven' },
+      { numThreads: 2 },
+    )
       .toArray()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MapError);
@@ -72,7 +95,11 @@ describe('mapParallel', () => {
   });
 
   it('the same error inline (numThreads 0)', async () => {
-    const err = await mapParallel(items(20), { module: fns, export: 'failOnSeven' }, { numThreads: 0 })
+    const err = await mapParallel<unknown, Out>(
+      items(20),
+      { module: fns, export: 'failOnSeven' },
+      { numThreads: 0 },
+    )
       .toArray()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MapError);
@@ -82,7 +109,7 @@ describe('mapParallel', () => {
   it('replaces a worker that dies and retries its element once', async () => {
     const marker = join(dir, 'died-once');
     const input = items(8).map((x) => ({ ...x, marker }));
-    const out = await mapParallel(
+    const out = await mapParallel<unknown, Out>(
       input,
       { module: fns, export: 'exitOnceOnThree' },
       { numThreads: 2 },
@@ -91,7 +118,11 @@ describe('mapParallel', () => {
   });
 
   it('reports an element whose worker dies twice', async () => {
-    const err = await mapParallel(items(8), { module: fns, export: 'alwaysExitOnFive' }, { numThreads: 2 })
+    const err = await mapParallel<unknown, Out>(
+      items(8),
+      { module: fns, export: 'alwaysExitOnFive' },
+      { numThreads: 2 },
+    )
       .toArray()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MapError);
@@ -109,9 +140,11 @@ describe('mapParallel', () => {
         }
       },
     });
-    const it = mapParallel(source, { module: fns, export: 'double' }, { numThreads: 2, capacity: 6 })[
-      Symbol.asyncIterator
-    ]();
+    const it = mapParallel<unknown, Out>(
+      source,
+      { module: fns, export: 'double' },
+      { numThreads: 2, capacity: 6 },
+    )[Symbol.asyncIterator]();
     let consumed = 0;
     for (let i = 0; i < 20; i++) {
       await it.next();
@@ -125,7 +158,11 @@ describe('mapParallel', () => {
   it('break terminates the workers and leaves no handles', async () => {
     await settle();
     const before = resourceCounts();
-    for await (const _ of mapParallel(items(100), { module: fns, export: 'double' }, { numThreads: 2 }))
+    for await (const _ of mapParallel<unknown, Out>(
+      items(100),
+      { module: fns, export: 'double' },
+      { numThreads: 2 },
+    ))
       break;
     await settle();
     await new Promise((r) => setTimeout(r, 50));
@@ -141,7 +178,7 @@ describe('mapParallel', () => {
   });
 
   it('rejects something that is not a function or a module reference', () => {
-    expect(() => mapParallel(items(1), 42 as never)).toThrow(
+    expect(() => mapParallel<unknown, Out>(items(1), 42 as never)).toThrow(
       /Expected a function or \{ module, export \} for fn but received 42/,
     );
   });
