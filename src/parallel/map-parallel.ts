@@ -6,7 +6,7 @@ import type { StageCounters } from '../core/stats.js';
 import { type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption } from '../core/validate.js';
 import { forTransfer } from './transfer.js';
-import type { Reply, Task, WorkerSetup } from './worker.js';
+import type { ErrorInfo, Reply, Task, WorkerSetup } from './worker.js';
 
 /** A per-example function: the element, its own random source, and its index in the stream. */
 export type ExampleFn<T, R> = (value: T, rng: CounterRng, index: number) => R | Promise<R>;
@@ -23,8 +23,13 @@ export interface MapParallelOptions {
   numThreads?: number;
   /** Keep the input order (default true); false hands results out as they complete. */
   deterministic?: boolean;
-  /** Elements pulled but not yet consumed, in flight or finished (default 4 per thread). */
+  /** Elements pulled but not yet consumed, in flight or finished (default 4 chunks per thread). */
   capacity?: number;
+  /**
+   * Elements sent to a worker per message (default 1). Raise it (e.g. 64) when the per-element work
+   * is only microseconds, as for CIFAR distortion, so that messaging does not dominate.
+   */
+  chunkSize?: number;
   /** Seed of the per-element random sources (random when unset; see the stream's `seed`). */
   seed?: number;
   /** Name of the op in random keys and stats (default 'map_parallel'). */
@@ -50,9 +55,10 @@ export function mapParallel<T, R>(source: Source<T>, fn: ParallelFn<T, R>, optio
     defaultValue: availableParallelism(),
   });
   const deterministic = booleanOption(STAGE, 'deterministic', o.deterministic, true);
+  const chunkSize = integerOption(STAGE, 'chunkSize', o.chunkSize, { min: 1, defaultValue: 1 });
   const capacity = integerOption(STAGE, 'capacity', o.capacity, {
     min: 1,
-    defaultValue: Math.max(4, 4 * numThreads),
+    defaultValue: Math.max(4, 4 * numThreads) * chunkSize,
   });
   const seed = o.seed === undefined ? randomSeed(STAGE) : integerOption(STAGE, 'seed', o.seed, { min: 0 });
   const name = o.name ?? 'map_parallel';
@@ -71,7 +77,15 @@ export function mapParallel<T, R>(source: Source<T>, fn: ParallelFn<T, R>, optio
     (counters) =>
       numThreads === 0
         ? inline(upstream, fn, setup, counters)
-        : new ParallelIterator<T, R>(upstream, setup, numThreads, capacity, deterministic, counters),
+        : new ParallelIterator<T, R>(
+            upstream,
+            setup,
+            numThreads,
+            capacity,
+            chunkSize,
+            deterministic,
+            counters,
+          ),
     { name, capacity, upstreams: [upstream as Stream<unknown>] },
   );
   return Object.assign(stream, { seed });
@@ -144,29 +158,34 @@ async function* inline<T, R>(
   }
 }
 
+/** A chunk of consecutive elements sent to one worker in one message. */
 interface Job<T> {
   seq: number;
-  index: number;
-  value: T;
+  first: number;
+  values: T[];
   attempts: number;
-  worker: PoolWorker | null;
 }
 
 interface PoolWorker {
   worker: Worker;
+  /** Chunks sent and not answered, oldest first (the oldest is the one running). */
   jobs: Set<number>;
   dead: boolean;
 }
 
-/** The worker pool of one run: pulls ahead up to `capacity`, dispatches, reorders, recovers. */
+type Result<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+/** The worker pool of one run: pulls ahead up to `capacity`, dispatches chunks, reorders, recovers. */
 class ParallelIterator<T, R> implements AsyncIterator<R> {
   private readonly upstream: AsyncIterator<T>;
   private readonly pool: PoolWorker[] = [];
   private readonly jobs = new Map<number, Job<T>>();
-  private readonly results = new Map<number, { ok: true; value: R } | { ok: false; error: unknown }>();
+  /** Finished elements by index, until handed out. */
+  private readonly results = new Map<number, Result<R>>();
   private readonly completionOrder: number[] = [];
   private nextSeq = 0;
-  private nextOut = 0;
+  private nextIndex = 0;
+  private delivered = 0;
   private upstreamDone = false;
   private pulling = false;
   private finished = false;
@@ -178,11 +197,12 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     private readonly setup: WorkerSetup,
     private readonly numThreads: number,
     private readonly capacity: number,
+    private readonly chunkSize: number,
     private readonly deterministic: boolean,
     private readonly counters: StageCounters,
   ) {
     this.upstream = upstream[Symbol.asyncIterator]();
-    counters.sizeProbe = () => this.nextSeq - this.nextOut;
+    counters.sizeProbe = () => this.nextIndex - this.delivered;
   }
 
   async next(): Promise<IteratorResult<R>> {
@@ -195,25 +215,25 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
         await this.finish();
         throw error;
       }
-      const seq = this.deterministic ? this.nextOut : this.completionOrder[0];
-      const result = seq === undefined ? undefined : this.results.get(seq);
-      if (seq !== undefined && result) {
-        this.results.delete(seq);
+      const index = this.deterministic ? this.delivered : this.completionOrder[0];
+      const result = index === undefined ? undefined : this.results.get(index);
+      if (index !== undefined && result) {
+        this.results.delete(index);
         if (!this.deterministic) this.completionOrder.shift();
-        this.nextOut++;
+        this.delivered++;
         this.counters.elementsOut++;
-        this.fill();
+        void this.fill();
         if (!result.ok) {
           await this.finish();
           throw result.error;
         }
         return { value: result.value, done: false };
       }
-      if (this.upstreamDone && this.jobs.size === 0 && this.results.size === 0) {
+      if (this.upstreamDone && !this.pulling && this.delivered === this.nextIndex) {
         await this.finish();
         return { value: undefined, done: true };
       }
-      this.fill();
+      void this.fill();
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
@@ -223,43 +243,49 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     return { value: undefined, done: true };
   }
 
-  /** Pulls upstream elements and dispatches them while fewer than `capacity` are outstanding. */
-  private fill(): void {
+  /** Pulls upstream elements into chunks and dispatches them while fewer than `capacity` are outstanding. */
+  private async fill(): Promise<void> {
     if (this.pulling || this.upstreamDone || this.finished) return;
-    if (this.nextSeq - this.nextOut >= this.capacity) return;
     this.pulling = true;
-    void this.upstream.next().then(
-      (r) => {
-        this.pulling = false;
-        if (this.finished) return;
-        if (r.done) this.upstreamDone = true;
-        else {
-          const seq = this.nextSeq++;
+    try {
+      while (!this.finished && !this.upstreamDone && this.nextIndex - this.delivered < this.capacity) {
+        const first = this.nextIndex;
+        const values: T[] = [];
+        while (values.length < this.chunkSize && this.nextIndex - this.delivered < this.capacity) {
+          const r = await this.upstream.next();
+          if (this.finished) return;
+          if (r.done) {
+            this.upstreamDone = true;
+            break;
+          }
+          values.push(r.value);
+          this.nextIndex++;
           this.counters.elementsIn++;
-          const job: Job<T> = { seq, index: seq, value: r.value, attempts: 0, worker: null };
-          this.jobs.set(seq, job);
-          this.dispatch(job);
-          this.fill();
         }
-        this.signal();
-      },
-      (error) => {
-        this.pulling = false;
-        this.failure ??= { error };
-        this.signal();
-      },
-    );
+        if (values.length > 0) this.dispatch({ seq: this.nextSeq++, first, values, attempts: 0 });
+      }
+    } catch (error) {
+      this.failure ??= { error };
+    } finally {
+      this.pulling = false;
+      this.signal();
+    }
   }
 
   private dispatch(job: Job<T>): void {
     let target = this.pool[0];
     for (const w of this.pool) if (w.jobs.size < target.jobs.size) target = w;
     job.attempts++;
-    job.worker = target;
+    this.jobs.set(job.seq, job);
     target.jobs.add(job.seq);
-    // Keep the original for a retry: send copies of its arrays (only the bytes of each view).
-    const { value, transfer } = forTransfer(job.value, { copy: true });
-    target.worker.postMessage({ seq: job.seq, index: job.index, value } satisfies Task, transfer);
+    // Keep the originals for a retry: send copies of their arrays (only the bytes of each view).
+    const transfer: ArrayBuffer[] = [];
+    const values = job.values.map((v) => {
+      const moved = forTransfer(v, { copy: true });
+      transfer.push(...moved.transfer);
+      return moved.value;
+    });
+    target.worker.postMessage({ seq: job.seq, first: job.first, values } satisfies Task, transfer);
   }
 
   private spawn(): PoolWorker {
@@ -268,7 +294,10 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
       ? // Running from TypeScript sources (tests, tsx): register tsx's loader inside the worker first.
         new Worker(
           `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
-          { eval: true, workerData: this.setup },
+          {
+            eval: true,
+            workerData: this.setup,
+          },
         )
       : new Worker(entry, { workerData: this.setup });
     const pw: PoolWorker = { worker, jobs: new Set(), dead: false };
@@ -285,20 +314,24 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     const job = this.jobs.get(reply.seq);
     if (!job) return;
     this.jobs.delete(reply.seq);
-    this.results.set(
-      reply.seq,
-      reply.ok
-        ? { ok: true, value: reply.value as R }
-        : { ok: false, error: mapError(job.value, job.index, reply.error) },
-    );
-    if (!this.deterministic) this.completionOrder.push(reply.seq);
+    reply.outcomes.forEach((outcome, k) => {
+      const index = job.first + k;
+      this.results.set(
+        index,
+        outcome.ok
+          ? { ok: true, value: outcome.value as R }
+          : { ok: false, error: mapError(job.values[k], index, outcome.error) },
+      );
+      if (!this.deterministic) this.completionOrder.push(index);
+    });
     this.signal();
   }
 
   /**
-   * A worker died (crash, process.exit, out of memory): replace it. Its oldest unanswered element
-   * was the one running (workers run tasks in order), so only that one counts an attempt: retried
-   * once, then reported. The elements queued behind it are re-sent as they were.
+   * A worker died (crash, process.exit, out of memory): replace it. Its oldest unanswered chunk was
+   * the one running (workers run chunks in order); chunks queued behind it are re-sent as they were.
+   * The running chunk is retried once, split into single elements so that a second death names the
+   * element that caused it; an element that kills a worker twice is reported.
    */
   private onDeath(pw: PoolWorker, err: unknown): void {
     if (pw.dead || this.finished) return;
@@ -310,30 +343,31 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     pw.jobs.clear();
     void pw.worker.terminate();
     orphans.forEach((job, k) => {
-      if (k > 0) {
-        job.attempts--; // dispatch counts it again; it never ran
-        this.dispatch(job);
-        return;
-      }
-      if (job.attempts < 2) {
-        this.dispatch(job);
-        return;
-      }
       this.jobs.delete(job.seq);
-      const message = err instanceof Error ? err.message : String(err);
-      const key = keyOf(job.value, job.index);
-      this.results.set(job.seq, {
-        ok: false,
-        error: new MapError(
-          `${STAGE}: a worker died twice while processing element ${JSON.stringify(key)}: ${message}`,
-          {
-            key,
-            stage: STAGE,
-            cause: err,
-          },
-        ),
-      });
-      if (!this.deterministic) this.completionOrder.push(job.seq);
+      if (k > 0) {
+        job.attempts--; // it never ran; dispatch counts it again
+        this.dispatch(job);
+      } else if (job.attempts < 2) {
+        job.values.forEach((value, j) =>
+          this.dispatch({ seq: this.nextSeq++, first: job.first + j, values: [value], attempts: 1 }),
+        );
+      } else {
+        const index = job.first;
+        const key = keyOf(job.values[0], index);
+        const message = err instanceof Error ? err.message : String(err);
+        this.results.set(index, {
+          ok: false,
+          error: new MapError(
+            `${STAGE}: a worker died twice while processing element ${JSON.stringify(key)}: ${message}`,
+            {
+              key,
+              stage: STAGE,
+              cause: err,
+            },
+          ),
+        });
+        if (!this.deterministic) this.completionOrder.push(index);
+      }
     });
     this.signal();
   }

@@ -1,6 +1,6 @@
 /**
- * The worker side of mapParallel: loads the user's function once, then answers
- * { seq, index, value } with { seq, ok, value | error }, transferring typed arrays back.
+ * The worker side of mapParallel: loads the user's function once, then answers each chunk
+ * { seq, first, values } with one outcome per element, transferring typed arrays back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CounterRng } from '../core/rng.js';
@@ -15,15 +15,25 @@ export interface WorkerSetup {
   op: string;
 }
 
+/** A chunk of consecutive elements: values[k] is element number first + k. */
 export interface Task {
   seq: number;
-  index: number;
-  value: unknown;
+  first: number;
+  values: unknown[];
 }
 
-export type Reply =
-  | { seq: number; ok: true; value: unknown }
-  | { seq: number; ok: false; error: { name: string; message: string; stack?: string } };
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: ErrorInfo };
+
+export interface Reply {
+  seq: number;
+  outcomes: Outcome[];
+}
 
 type Fn = (value: unknown, rng: CounterRng, index: number) => unknown;
 
@@ -53,19 +63,33 @@ port.on('message', (task: Task) => {
 });
 
 async function run(task: Task): Promise<void> {
+  const outcomes: Outcome[] = [];
+  const transfer: ArrayBuffer[] = [];
+  let fn: Fn | null = null;
   try {
-    const fn = await ready;
-    // The element's randomness depends on (seed, op, index) only, whichever worker runs it.
-    const rng = new CounterRng(setup.seed, setup.op, task.index, Math.floor(task.index / 0x100000000));
-    const result = await fn(task.value, rng, task.index);
-    const { value, transfer } = forTransfer(result);
-    port.postMessage({ seq: task.seq, ok: true, value } satisfies Reply, transfer);
+    fn = await ready;
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    port.postMessage({
-      seq: task.seq,
-      ok: false,
-      error: { name: e.name, message: e.message, stack: e.stack },
-    } satisfies Reply);
+    const error = errorInfo(err);
+    for (let k = 0; k < task.values.length; k++) outcomes.push({ ok: false, error });
   }
+  if (fn) {
+    for (let k = 0; k < task.values.length; k++) {
+      const index = task.first + k;
+      try {
+        // The element's randomness depends on (seed, op, index) only, whichever worker runs it.
+        const rng = new CounterRng(setup.seed, setup.op, index, Math.floor(index / 0x100000000));
+        const moved = forTransfer(await fn(task.values[k], rng, index));
+        transfer.push(...moved.transfer);
+        outcomes.push({ ok: true, value: moved.value });
+      } catch (err) {
+        outcomes.push({ ok: false, error: errorInfo(err) });
+      }
+    }
+  }
+  port.postMessage({ seq: task.seq, outcomes } satisfies Reply, transfer);
+}
+
+function errorInfo(err: unknown): ErrorInfo {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { name: e.name, message: e.message, stack: e.stack };
 }

@@ -49,6 +49,12 @@ describe('mapParallel', () => {
     expect(new Set(inline.map((x) => x.draw)).size).toBe(30);
     expect(await run(1)).toEqual(inline);
     expect(await run(3)).toEqual(inline);
+    const chunked = await mapParallel<unknown, Out>(
+      items(30),
+      { module: fns, export: 'withDraw' },
+      { numThreads: 2, seed: 99, chunkSize: 7 },
+    ).toArray();
+    expect(chunked).toEqual(inline);
     const other = await mapParallel<unknown, Out>(
       items(30),
       { module: fns, export: 'withDraw' },
@@ -128,6 +134,32 @@ describe('mapParallel', () => {
     expect(err).toBeInstanceOf(MapError);
     expect((err as MapError).key).toBe('k5');
     expect((err as MapError).message).toMatch(/worker died twice while processing element "k5"/);
+  });
+
+  it('with chunks, still names the one element that kills its worker twice', async () => {
+    const err = await mapParallel(
+      items(24),
+      { module: fns, export: 'alwaysExitOnFive' },
+      { numThreads: 2, chunkSize: 4 },
+    )
+      .toArray()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MapError);
+    expect((err as MapError).key).toBe('k5');
+  });
+
+  it('with chunks, a function error names its element and earlier elements are delivered', async () => {
+    const seen: number[] = [];
+    const err = await (async () => {
+      for await (const x of mapParallel<unknown, Out>(
+        items(20),
+        { module: fns, export: 'failOnSeven' },
+        { numThreads: 2, chunkSize: 3 },
+      ))
+        seen.push(x.v);
+    })().catch((e: unknown) => e);
+    expect((err as MapError).key).toBe('k7');
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
   it('pulls at most capacity elements ahead of a slow consumer', async () => {
