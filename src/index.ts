@@ -28,7 +28,50 @@ export { DEFAULT_PIPE_WINDOW, Stream } from './core/stream.js';
 export type { DType, Tensor } from './core/tensor.js';
 export type { CifarExample } from './decode/cifar-record.js';
 export { CIFAR_IMAGE_BYTES, decodeCifarRecord } from './decode/cifar-record.js';
+export type {
+  DecodeImageOptions,
+  DecodeJpegOptions,
+  DecodePngOptions,
+  JpegResize,
+} from './decode/decode-image.js';
+export { decodeImage, decodeJpeg, decodePng } from './decode/decode-image.js';
 export { decodeRaw } from './decode/decode-raw.js';
+export type { EncodeJpegOptions, EncodePngOptions, Rescale } from './decode/encode-image.js';
+export { encodeJpeg, encodePng } from './decode/encode-image.js';
+export type { SharpStreamingOptions, SharpStreamingSettings } from './decode/sharp-config.js';
+export { configureSharpForStreaming } from './decode/sharp-config.js';
+export type { ImageFormat } from './decode/sniff-format.js';
+export { sniffFormat } from './decode/sniff-format.js';
+export { adjustBrightness, randomBrightness } from './image/adjust-brightness.js';
+export { adjustContrast, randomContrast } from './image/adjust-contrast.js';
+export { adjustHue, randomHue } from './image/adjust-hue.js';
+export { adjustSaturation, randomSaturation } from './image/adjust-saturation.js';
+export { centralCrop } from './image/central-crop.js';
+export type { CifarEvalTransform, CifarEvalTransformOptions } from './image/cifar-eval-transform.js';
+export { cifarEvalTransform } from './image/cifar-eval-transform.js';
+export { convertImageDtype } from './image/convert-image-dtype.js';
+export { crop } from './image/crop.js';
+export type { DistortCifar, DistortCifarOptions, DistortedCifarExample } from './image/distort-cifar.js';
+export { distortCifar } from './image/distort-cifar.js';
+export { flipLeftRight, flipUpDown, randomFlipLeftRight, randomFlipUpDown } from './image/flip.js';
+export { gaussianNoise } from './image/gaussian-noise.js';
+export type { Image, ImageDType, Random } from './image/image.js';
+export { padToBoundingBox } from './image/pad.js';
+export { perImageStandardization } from './image/per-image-standardization.js';
+export { randomCrop } from './image/random-crop.js';
+export type { RandomZoomOptions, ZoomOptions } from './image/random-zoom.js';
+export { randomZoom, zoom } from './image/random-zoom.js';
+export type { ResizeOptions } from './image/resize-bilinear.js';
+export { resizeBilinear } from './image/resize-bilinear.js';
+export { resizeNearestNeighbor } from './image/resize-nearest-neighbor.js';
+export { resizeWithCropOrPad } from './image/resize-with-crop-or-pad.js';
+export { rot90 } from './image/rot90.js';
+export type { RotateInterpolation, RotateOptions } from './image/rotate.js';
+export { randomRotation, rotate } from './image/rotate.js';
+export type { TranslateOptions } from './image/translate.js';
+export { randomTranslate, translate } from './image/translate.js';
+export type { ExampleFn, MapParallelOptions, ParallelFn } from './parallel/map-parallel.js';
+export { MapError, mapParallel } from './parallel/map-parallel.js';
 export type { ProducerStream, StringInputProducerOptions } from './producers/string-input-producer.js';
 export { stringInputProducer } from './producers/string-input-producer.js';
 export type { FixedLengthRecordReaderOptions } from './readers/fixed-length-record-reader.js';

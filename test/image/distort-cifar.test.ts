@@ -196,3 +196,26 @@ describe('cifarEvalTransform', () => {
     expect(Array.from(new Set(cifarEvalTransform()(image).data))).toEqual([0]);
   });
 });
+
+describe('distortCifar against the library ops chained', () => {
+  it('equals randomCrop -> randomFlipLeftRight -> randomBrightness -> randomContrast -> perImageStandardization', async () => {
+    const { randomCrop } = await import('../../src/image/random-crop.js');
+    const { randomFlipLeftRight } = await import('../../src/image/flip.js');
+    const { randomBrightness } = await import('../../src/image/adjust-brightness.js');
+    const { randomContrast } = await import('../../src/image/adjust-contrast.js');
+    const { perImageStandardization } = await import('../../src/image/per-image-standardization.js');
+    for (let seed = 0; seed < 100; seed++) {
+      const image = randomImage(1000 + seed);
+      const rng = new CounterRng(seed, 'chain');
+      const cropped = randomCrop(image, [24, 24, 3], rng);
+      const flipped = randomFlipLeftRight(cropped, rng);
+      // cifar10_input casts uint8 to float32 without scaling before the colour ops.
+      const asFloat: Image<'float32'> = { dtype: 'float32', shape: flipped.shape, data: Float32Array.from(flipped.data) };
+      const bright = randomBrightness(asFloat, 63, rng);
+      const contrasted = randomContrast(bright, 0.2, 1.8, rng);
+      const chained = perImageStandardization(contrasted);
+      const fused = distortCifar()(image, new CounterRng(seed, 'chain'));
+      expect(maxAbsDiff(fused.data, chained.data)).toBeLessThanOrEqual(1e-4);
+    }
+  });
+});

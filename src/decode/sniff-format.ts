@@ -1,0 +1,169 @@
+/**
+ * What image bytes are, read from their first bytes and headers without decoding: the format (from
+ * magic bytes, never a file name, as TF's `decode_image` does), a short description for error
+ * messages, and the few header facts the decoders need before decoding (JPEG component count, PNG
+ * bit depth, colour type and transparency).
+ */
+
+export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'bmp' | 'webp' | 'tiff' | 'heif';
+
+const FORMAT_NAMES: Record<ImageFormat, string> = {
+  jpeg: 'JPEG',
+  png: 'PNG',
+  gif: 'GIF',
+  bmp: 'BMP',
+  webp: 'WebP',
+  tiff: 'TIFF',
+  heif: 'HEIF/AVIF',
+};
+
+export function formatName(format: ImageFormat): string {
+  return FORMAT_NAMES[format];
+}
+
+function startsWith(bytes: Uint8Array, prefix: readonly number[], at = 0): boolean {
+  if (bytes.length < at + prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
+  return true;
+}
+
+const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
+
+/** The format named by the magic bytes, or undefined when none is recognised. */
+export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
+  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47])) return 'png';
+  if (startsWith(bytes, ascii('GIF8'))) return 'gif';
+  if (startsWith(bytes, ascii('BM'))) return 'bmp';
+  if (startsWith(bytes, ascii('RIFF')) && startsWith(bytes, ascii('WEBP'), 8)) return 'webp';
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a]))
+    return 'tiff';
+  if (startsWith(bytes, ascii('ftyp'), 4)) return 'heif';
+  return undefined;
+}
+
+/** A short description of what the bytes look like, for error messages. */
+export function describeBytes(bytes: Uint8Array): string {
+  const size = `${bytes.length} byte${bytes.length === 1 ? '' : 's'}`;
+  if (bytes.length === 0) return 'empty bytes (0 bytes)';
+  const format = sniffFormat(bytes);
+  if (format) return `${formatName(format)} image bytes (${size})`;
+  const head = bytes.subarray(0, 48);
+  if (looksLikeText(head)) {
+    const text = new TextDecoder().decode(head).replace(/\s+/g, ' ').trim();
+    return `text (${size}) starting ${JSON.stringify(text.length > 32 ? `${text.slice(0, 32)}...` : text)}`;
+  }
+  const hex = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0').toUpperCase());
+  return `${size} in no recognised image format, starting ${hex.join(' ')}`;
+}
+
+function looksLikeText(head: Uint8Array): boolean {
+  for (const b of head) {
+    const printable = (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d || b >= 0x80;
+    if (!printable) return false;
+  }
+  // Valid UTF-8 (a multi-byte character cut at the end is fine).
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface JpegHeader {
+  width: number;
+  height: number;
+  /** 1 for grayscale, 3 for YCbCr/RGB, 4 for CMYK/YCCK. */
+  components: number;
+  /** An Adobe APP14 segment (libjpeg's saw_Adobe_marker): TF reads its CMYK as inverted. */
+  adobe: boolean;
+}
+
+const SOI = 0xd8;
+const EOI = 0xd9;
+const SOS = 0xda;
+const APP14 = 0xee;
+
+/** True for the start-of-frame markers SOF0..SOF15, which are C0..CF except DHT, JPG and DAC. */
+function isStartOfFrame(marker: number): boolean {
+  return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+}
+
+/**
+ * Reads the frame header (SOFn) and the Adobe flag from the segments before the first scan, skipping
+ * what libjpeg skips (garbage before a marker, 0xFF fill bytes). Undefined without a frame header.
+ */
+export function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
+  const n = bytes.length;
+  if (!startsWith(bytes, [0xff, SOI])) return undefined;
+  let frame: Omit<JpegHeader, 'adobe'> | undefined;
+  let adobe = false;
+  let i = 2;
+  while (i < n) {
+    while (i < n && bytes[i] !== 0xff) i++;
+    while (i < n && bytes[i] === 0xff) i++;
+    if (i >= n) break;
+    const marker = bytes[i++];
+    // Standalone markers carry no length.
+    if (marker === SOI || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;
+    if (marker === EOI || marker === SOS || i + 2 > n) break;
+    const length = (bytes[i] << 8) | bytes[i + 1];
+    if (length < 2) break;
+    if (isStartOfFrame(marker) && !frame) {
+      if (length < 8 || i + 8 > n) return undefined;
+      frame = {
+        height: (bytes[i + 3] << 8) | bytes[i + 4],
+        width: (bytes[i + 5] << 8) | bytes[i + 6],
+        components: bytes[i + 7],
+      };
+    } else if (marker === APP14 && length - 2 >= 12 && startsWith(bytes, ascii('Adobe'), i + 2)) {
+      adobe = true;
+    }
+    i += length;
+  }
+  return frame && { ...frame, adobe };
+}
+
+export interface PngHeader {
+  width: number;
+  height: number;
+  bitDepth: number;
+  /** 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA. */
+  colorType: number;
+  /** A tRNS chunk before the image data (transparency for gray, RGB or palette images). */
+  hasTransparency: boolean;
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function readUint32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+}
+
+function chunkTypeIs(bytes: Uint8Array, at: number, type: string): boolean {
+  return startsWith(bytes, ascii(type), at);
+}
+
+/** Reads a PNG's IHDR and looks for tRNS among the chunks before IDAT. Undefined without a valid IHDR. */
+export function readPngHeader(bytes: Uint8Array): PngHeader | undefined {
+  if (!startsWith(bytes, PNG_SIGNATURE) || bytes.length < 33) return undefined;
+  if (readUint32(bytes, 8) !== 13 || !chunkTypeIs(bytes, 12, 'IHDR')) return undefined;
+  const header: PngHeader = {
+    width: readUint32(bytes, 16),
+    height: readUint32(bytes, 20),
+    bitDepth: bytes[24],
+    colorType: bytes[25],
+    hasTransparency: false,
+  };
+  let at = 33;
+  while (at + 8 <= bytes.length) {
+    if (chunkTypeIs(bytes, at + 4, 'IDAT') || chunkTypeIs(bytes, at + 4, 'IEND')) break;
+    if (chunkTypeIs(bytes, at + 4, 'tRNS')) {
+      header.hasTransparency = true;
+      break;
+    }
+    at += 12 + readUint32(bytes, at);
+  }
+  return header;
+}
