@@ -5,7 +5,7 @@ import { CounterRng, randomSeed } from '../core/rng.js';
 import type { StageCounters } from '../core/stats.js';
 import { type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption } from '../core/validate.js';
-import { forTransfer } from './transfer.js';
+import { packChunk, unpackChunk } from './transfer.js';
 import type { ErrorInfo, Reply, Task, WorkerSetup } from './worker.js';
 
 /** A per-example function: the element, its own random source, and its index in the stream. */
@@ -278,14 +278,9 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     job.attempts++;
     this.jobs.set(job.seq, job);
     target.jobs.add(job.seq);
-    // Keep the originals for a retry: send copies of their arrays (only the bytes of each view).
-    const transfer: ArrayBuffer[] = [];
-    const values = job.values.map((v) => {
-      const moved = forTransfer(v, { copy: true });
-      transfer.push(...moved.transfer);
-      return moved.value;
-    });
-    target.worker.postMessage({ seq: job.seq, first: job.first, values } satisfies Task, transfer);
+    // The originals stay here for a retry; the worker gets a packed copy of their arrays.
+    const chunk = packChunk(job.values);
+    target.worker.postMessage({ seq: job.seq, first: job.first, chunk } satisfies Task, [chunk.buffer]);
   }
 
   private spawn(): PoolWorker {
@@ -314,13 +309,15 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     const job = this.jobs.get(reply.seq);
     if (!job) return;
     this.jobs.delete(reply.seq);
-    reply.outcomes.forEach((outcome, k) => {
+    // Results get their own buffers: a shuffle pool keeping a few must not pin whole chunks.
+    const values = unpackChunk(reply.chunk, { copy: true });
+    reply.errors.forEach((error, k) => {
       const index = job.first + k;
       this.results.set(
         index,
-        outcome.ok
-          ? { ok: true, value: outcome.value as R }
-          : { ok: false, error: mapError(job.values[k], index, outcome.error) },
+        error
+          ? { ok: false, error: mapError(job.values[k], index, error) }
+          : { ok: true, value: values[k] as R },
       );
       if (!this.deterministic) this.completionOrder.push(index);
     });

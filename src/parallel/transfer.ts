@@ -1,38 +1,114 @@
 import { isTensor } from '../core/tensor.js';
 
 /**
- * Prepares a value for postMessage without per-element serialization of bulk data: typed arrays
- * (top-level fields, Tensor `data`, or the value itself) are moved as transferables. A view that does
- * not cover its whole buffer (a record read as a view into a 1 MiB chunk) is copied first, since
- * structured clone would otherwise copy (or transfer would detach) the entire chunk. With `copy`,
- * every array is copied (the sender keeps its original, e.g. to retry).
+ * Moving chunks of elements between threads without per-element serialization of bulk data: every
+ * typed array of a chunk's elements (a top-level field, a Tensor's `data`, or the element itself) is
+ * copied into one ArrayBuffer that is transferred; the elements travel as small descriptors. One
+ * transfer per chunk instead of one per array keeps postMessage cheap, and only the bytes of each
+ * view are copied (a record that is a view into a 1 MiB read chunk costs its own size, not 1 MiB).
  */
-export function forTransfer<T>(
-  value: T,
-  { copy = false }: { copy?: boolean } = {},
-): { value: T; transfer: ArrayBuffer[] } {
-  const transfer: ArrayBuffer[] = [];
-  const seen = new Set<ArrayBuffer>();
-  const own = (view: ArrayBufferView): ArrayBufferView => {
-    let v = view;
-    const whole = v.byteOffset === 0 && v.byteLength === v.buffer.byteLength;
-    if (copy || !whole || seen.has(v.buffer as ArrayBuffer) || !(v.buffer instanceof ArrayBuffer)) {
-      v = (v as Uint8Array).slice();
-    }
-    seen.add(v.buffer as ArrayBuffer);
-    transfer.push(v.buffer as ArrayBuffer);
-    return v;
-  };
+
+const ARRAY_TYPES = {
+  Uint8Array,
+  Int8Array,
+  Uint16Array,
+  Int16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  Uint8ClampedArray,
+} as const;
+type ArrayTypeName = keyof typeof ARRAY_TYPES;
+type AnyArray = InstanceType<(typeof ARRAY_TYPES)[ArrayTypeName]>;
+
+/** Where a typed array lives in the chunk's buffer. */
+interface ViewRef {
+  __inqueueView: [type: ArrayTypeName, byteOffset: number, length: number];
+}
+
+export interface PackedChunk {
+  values: unknown[];
+  buffer: ArrayBuffer;
+}
+
+function typeName(view: ArrayBufferView): ArrayTypeName | null {
+  const name = view.constructor.name as ArrayTypeName;
+  return name in ARRAY_TYPES ? name : null;
+}
+
+/** Applies `f` to each typed array the element carries (shallowly), rebuilding the element. */
+function mapArrays(value: unknown, f: (a: AnyArray) => unknown): unknown {
   const visit = (x: unknown): unknown => {
-    if (ArrayBuffer.isView(x) && !(x instanceof DataView)) return own(x);
-    if (isTensor(x)) return { ...x, data: own(x.data) };
+    if (ArrayBuffer.isView(x) && typeName(x)) return f(x as AnyArray);
+    if (isTensor(x)) return { ...x, data: f(x.data as AnyArray) };
     return x;
   };
-  if (ArrayBuffer.isView(value) || isTensor(value)) return { value: visit(value) as T, transfer };
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+  if ((ArrayBuffer.isView(value) && typeName(value)) || isTensor(value)) return visit(value);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = visit(v);
-    return { value: out as T, transfer };
+    return out;
   }
-  return { value, transfer };
+  return value;
+}
+
+/** Packs the arrays of `values` into one new buffer (the originals are left untouched). */
+export function packChunk(values: readonly unknown[]): PackedChunk {
+  let total = 0;
+  const sizes: AnyArray[] = [];
+  for (const v of values)
+    mapArrays(v, (a) => {
+      sizes.push(a);
+      total = align(total) + a.byteLength;
+      return a;
+    });
+  const buffer = new ArrayBuffer(align(total));
+  const bytes = new Uint8Array(buffer);
+  let offset = 0;
+  const packed = values.map((v) =>
+    mapArrays(v, (a) => {
+      offset = align(offset);
+      bytes.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
+      const ref: ViewRef = { __inqueueView: [typeName(a)!, offset, a.length] };
+      offset += a.byteLength;
+      return ref;
+    }),
+  );
+  return { values: packed, buffer };
+}
+
+/**
+ * Rebuilds the elements of a packed chunk. With `copy`, each array gets its own buffer, so that a
+ * consumer keeping a few elements for long (a shuffle pool) does not keep whole chunks alive.
+ */
+export function unpackChunk(chunk: PackedChunk, { copy = false }: { copy?: boolean } = {}): unknown[] {
+  const revive = (x: unknown): unknown => {
+    const ref = (x as ViewRef | null)?.__inqueueView;
+    if (!ref) return x;
+    const [type, byteOffset, length] = ref;
+    const view = new ARRAY_TYPES[type](chunk.buffer, byteOffset, length);
+    return copy ? view.slice() : view;
+  };
+  return chunk.values.map((v) => {
+    if ((v as ViewRef | null)?.__inqueueView) return revive(v);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const [k, field] of Object.entries(o)) {
+        const inner = field as { data?: unknown } | null;
+        out[k] =
+          inner !== null && typeof inner === 'object' && (inner.data as ViewRef | undefined)?.__inqueueView
+            ? { ...inner, data: revive(inner.data) }
+            : revive(field);
+      }
+      if ((o.data as ViewRef | undefined)?.__inqueueView) out.data = revive(o.data);
+      return out;
+    }
+    return v;
+  });
+}
+
+function align(n: number): number {
+  return (n + 7) & ~7;
 }

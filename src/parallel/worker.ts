@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CounterRng } from '../core/rng.js';
-import { forTransfer } from './transfer.js';
+import { type PackedChunk, packChunk, unpackChunk } from './transfer.js';
 
 export interface WorkerSetup {
   /** Module URL and export name, or the source of a self-contained function. */
@@ -15,11 +15,11 @@ export interface WorkerSetup {
   op: string;
 }
 
-/** A chunk of consecutive elements: values[k] is element number first + k. */
+/** A chunk of consecutive elements: element k is number first + k. */
 export interface Task {
   seq: number;
   first: number;
-  values: unknown[];
+  chunk: PackedChunk;
 }
 
 export interface ErrorInfo {
@@ -28,11 +28,11 @@ export interface ErrorInfo {
   stack?: string;
 }
 
-export type Outcome = { ok: true; value: unknown } | { ok: false; error: ErrorInfo };
-
+/** Per element: failed (with the error) or not; the values of those that did not fail are packed. */
 export interface Reply {
   seq: number;
-  outcomes: Outcome[];
+  errors: (ErrorInfo | null)[];
+  chunk: PackedChunk;
 }
 
 type Fn = (value: unknown, rng: CounterRng, index: number) => unknown;
@@ -63,30 +63,33 @@ port.on('message', (task: Task) => {
 });
 
 async function run(task: Task): Promise<void> {
-  const outcomes: Outcome[] = [];
-  const transfer: ArrayBuffer[] = [];
+  // Inputs are views into the task's buffer: no copy on this side.
+  const values = unpackChunk(task.chunk);
+  const errors: (ErrorInfo | null)[] = [];
+  const results: unknown[] = [];
   let fn: Fn | null = null;
   try {
     fn = await ready;
   } catch (err) {
     const error = errorInfo(err);
-    for (let k = 0; k < task.values.length; k++) outcomes.push({ ok: false, error });
+    for (let k = 0; k < values.length; k++) errors.push(error);
   }
   if (fn) {
-    for (let k = 0; k < task.values.length; k++) {
+    for (let k = 0; k < values.length; k++) {
       const index = task.first + k;
       try {
         // The element's randomness depends on (seed, op, index) only, whichever worker runs it.
         const rng = new CounterRng(setup.seed, setup.op, index, Math.floor(index / 0x100000000));
-        const moved = forTransfer(await fn(task.values[k], rng, index));
-        transfer.push(...moved.transfer);
-        outcomes.push({ ok: true, value: moved.value });
+        results.push(await fn(values[k], rng, index));
+        errors.push(null);
       } catch (err) {
-        outcomes.push({ ok: false, error: errorInfo(err) });
+        results.push(null);
+        errors.push(errorInfo(err));
       }
     }
   }
-  port.postMessage({ seq: task.seq, outcomes } satisfies Reply, transfer);
+  const chunk = packChunk(results);
+  port.postMessage({ seq: task.seq, errors, chunk } satisfies Reply, [chunk.buffer]);
 }
 
 function errorInfo(err: unknown): ErrorInfo {
