@@ -20,18 +20,32 @@ export async function benchRaw(): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     plain.push(runNode(worker, ['plain', dir]));
     inq.push(runNode(worker, ['inqueue', dir]));
-    process.stderr.write(`raw round ${i + 1}: plain ${plain[i].samplesPerSec.toFixed(0)}/s, inqueue ${inq[i].samplesPerSec.toFixed(0)}/s\n`);
+    process.stderr.write(
+      `raw round ${i + 1}: plain ${plain[i].samplesPerSec.toFixed(0)}/s, inqueue ${inq[i].samplesPerSec.toFixed(0)}/s\n`,
+    );
   }
-  const tfjs = process.argv.includes('--no-tfjs') ? null : runNode(worker, ['tfjs', dir, arg('tfjs-records', '50000')]);
+  const tfjs = process.argv.includes('--no-tfjs')
+    ? null
+    : runNode(worker, ['tfjs', dir, arg('tfjs-records', '50000')]);
   const p = median(plain.map((r) => r.samplesPerSec));
   const q = median(inq.map((r) => r.samplesPerSec));
-  console.log('\n## CIFAR raw path: 5 files x 10,000 records -> decode -> shuffleBatch(128, m=20000, cap=20384)');
+  console.log(
+    '\n## CIFAR raw path: 5 files x 10,000 records -> decode -> shuffleBatch(128, m=20000, cap=20384)',
+  );
   console.log(`medians of ${rounds} fresh-process runs (tfjs-data: one run)\n`);
   console.log(
     table([
       ['plain loop (limit)', p, median(plain.map((r) => r.peakRssMB ?? 0))],
       ['inqueue', q, median(inq.map((r) => r.peakRssMB ?? 0))],
-      ...(tfjs ? [[`tfjs-data (${tfjs.backend}, ${tfjs.samples} samples)`, tfjs.samplesPerSec, tfjs.peakRssMB] as [string, number, number]] : []),
+      ...(tfjs
+        ? [
+            [`tfjs-data (${tfjs.backend}, ${tfjs.samples} samples)`, tfjs.samplesPerSec, tfjs.peakRssMB] as [
+              string,
+              number,
+              number,
+            ],
+          ]
+        : []),
     ]),
   );
   console.log(`\ninqueue / plain loop: ${(q / p).toFixed(2)}  (goal >= 0.50)`);
