@@ -35,7 +35,7 @@ export class EagerShuffleQueue<T> extends QueueBase<T> {
         'minAfterDequeue',
         `an integer below capacity (${capacity})`,
         minAfterDequeue,
-        'shuffleBatch',
+        stage,
       );
     }
     this.rng = new CounterRng(seed, name);

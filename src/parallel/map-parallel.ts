@@ -100,11 +100,7 @@ function keyOf(value: unknown, index: number): string {
   return typeof key === 'string' ? key : `#${index}`;
 }
 
-function mapError(
-  value: unknown,
-  index: number,
-  error: { name: string; message: string; stack?: string },
-): MapError {
+function mapError(value: unknown, index: number, error: ErrorInfo): MapError {
   const key = keyOf(value, index);
   const err = new MapError(
     `${STAGE}: the function failed on element ${JSON.stringify(key)}: ${error.name}: ${error.message}`,
@@ -345,9 +341,9 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
         job.attempts--; // it never ran; dispatch counts it again
         this.dispatch(job);
       } else if (job.attempts < 2) {
-        job.values.forEach((value, j) =>
-          this.dispatch({ seq: this.nextSeq++, first: job.first + j, values: [value], attempts: 1 }),
-        );
+        for (const [j, value] of job.values.entries()) {
+          this.dispatch({ seq: this.nextSeq++, first: job.first + j, values: [value], attempts: 1 });
+        }
       } else {
         const index = job.first;
         const key = keyOf(job.values[0], index);

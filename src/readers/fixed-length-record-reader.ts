@@ -236,8 +236,10 @@ async function* readCompressed(
       { file, offset: total, stage: STAGE, parameter: 'encoding', cause: err },
     );
   } finally {
-    raw.destroy();
     inflater.destroy();
+    raw.destroy();
+    // The descriptor closes asynchronously; a cancelled run must not return with it still open.
+    if (!raw.closed) await new Promise<void>((resolve) => raw.once('close', () => resolve()));
   }
   checkTail(file, total, index, layout, counters);
 }

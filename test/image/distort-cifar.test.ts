@@ -210,7 +210,11 @@ describe('distortCifar against the library ops chained', () => {
       const cropped = randomCrop(image, [24, 24, 3], rng);
       const flipped = randomFlipLeftRight(cropped, rng);
       // cifar10_input casts uint8 to float32 without scaling before the colour ops.
-      const asFloat: Image<'float32'> = { dtype: 'float32', shape: flipped.shape, data: Float32Array.from(flipped.data) };
+      const asFloat: Image<'float32'> = {
+        dtype: 'float32',
+        shape: flipped.shape,
+        data: Float32Array.from(flipped.data),
+      };
       const bright = randomBrightness(asFloat, 63, rng);
       const contrasted = randomContrast(bright, 0.2, 1.8, rng);
       const chained = perImageStandardization(contrasted);
