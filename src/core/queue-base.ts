@@ -1,5 +1,5 @@
 import { Deque } from './deque.js';
-import { CancelledError, InvalidArgumentError, invalidArgument, OutOfRangeError } from './errors.js';
+import { CancelledError, invalidArgument, OutOfRangeError } from './errors.js';
 import { StageCounters, type StageStats } from './stats.js';
 import { integerOption } from './validate.js';
 
