@@ -87,6 +87,11 @@ export abstract class QueueBase<T> {
     return this.counters.snapshot();
   }
 
+  /** `stats()` now and every `intervalMs` (default 500 ms), on a timer that never holds the process. */
+  get stats$(): Observable<StageStats> {
+    return sampled(() => this.stats());
+  }
+
   /** Adds an element now if that needs no waiting; the hot path of runners. */
   tryEnqueue(item: T): boolean {
     if (this.closeRequested || this.enqueues.length > 0 || this.size() >= this.capacity) return false;

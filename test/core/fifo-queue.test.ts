@@ -829,3 +829,16 @@ function isDequeue(ops: Op[], id: number): boolean {
   const t = ops[id].t;
   return t === 'dequeue' || t === 'dequeueMany' || t === 'dequeueUpTo';
 }
+
+describe('FIFOQueue: stats$', () => {
+  it('emits snapshots as the queue changes', async () => {
+    const q = new FIFOQueue<number>({ capacity: 4, name: 'watched' });
+    const seen: number[] = [];
+    const sub = q.stats$.subscribe((s) => seen.push(s.size));
+    await q.enqueueMany([1, 2, 3]);
+    await new Promise((r) => setTimeout(r, 600));
+    sub.unsubscribe();
+    expect(seen[0]).toBe(0);
+    expect(seen.at(-1)).toBe(3);
+  });
+});
