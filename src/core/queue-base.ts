@@ -1,6 +1,7 @@
+import type { Observable } from 'rxjs';
 import { Deque } from './deque.js';
 import { CancelledError, invalidArgument, OutOfRangeError } from './errors.js';
-import { StageCounters, type StageStats } from './stats.js';
+import { StageCounters, type StageStats, sampled } from './stats.js';
 import { integerOption } from './validate.js';
 
 /**
