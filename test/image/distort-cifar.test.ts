@@ -223,3 +223,23 @@ describe('distortCifar against the library ops chained', () => {
     }
   });
 });
+
+describe('distortCifar kernels', () => {
+  it('the WebAssembly kernel (records) and the JavaScript loop give identical numbers', () => {
+    const wasm = distortCifar();
+    const js = distortCifar({ kernel: 'js' });
+    for (let seed = 0; seed < 200; seed++) {
+      const record = toRecord(seed % 10, randomImage(seed));
+      const a = wasm(record, new CounterRng(seed, 'k'));
+      const b = js(record, new CounterRng(seed, 'k'));
+      expect(a.label).toBe(b.label);
+      expect(maxAbsDiff(a.image.data, b.image.data)).toBe(0);
+    }
+  });
+
+  it('rejects an unknown kernel', () => {
+    expect(() => distortCifar({ kernel: 'simd' as never })).toThrow(
+      /Expected 'auto' or 'js' for kernel but received "simd"/,
+    );
+  });
+});
