@@ -1,45 +1,74 @@
-/** One measured run of the distorted CIFAR bench in a fresh process; prints one JSON line. */
+/**
+ * One measured run of the distorted CIFAR bench in a fresh process; prints one JSON line.
+ * Usage: cifar-distorted-worker.ts <dir> <numThreads> <epochs> [batch|element]
+ *   batch (default): shuffle raw records, then distort whole batches (distortCifarBatch; each record
+ *     keyed by its stream index, so the batches equal distort-then-shuffle's);
+ *   element: distort each record as it is read (mapParallel over records), then shuffle.
+ * numThreads 1 runs the work inline; N > 1 on N worker threads.
+ */
 import { join } from 'node:path';
-import { fixedLengthRecordReader, mapParallel, shuffleBatch, stringInputProducer } from '../src/index.js';
+import { map } from 'rxjs';
+import type { DistortedCifarBatch, RawCifarBatch } from '../src/image/distort-cifar-batch.js';
+import {
+  distortCifarBatch,
+  fixedLengthRecordReader,
+  mapParallel,
+  shuffleBatch,
+  stringInputProducer,
+} from '../src/index.js';
 
-const [dir, threadsArg, epochsArg] = process.argv.slice(2);
+const [dir, threadsArg, epochsArg, modeArg] = process.argv.slice(2);
 const numThreads = Number(threadsArg);
 const epochs = Number(epochsArg ?? 3);
+const mode = modeArg ?? 'batch';
 const files = [1, 2, 3, 4, 5].map((i) => join(dir, `data_batch_${i}.bin`));
+const fn = new URL('./distort-fn.ts', import.meta.url);
+const shuffle = { batchSize: 128, capacity: 20_384, minAfterDequeue: 20_000, seed: 1 };
 let peakRss = 0;
 const timer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
 timer.unref();
 
+function pipeline(): AsyncIterable<{ label: { data: Int32Array }; image: { data: Float32Array } }> {
+  const filenames = stringInputProducer(files, { numEpochs: epochs, seed: 1 });
+  if (mode === 'element') {
+    const records = fixedLengthRecordReader(filenames, { recordBytes: 3073 });
+    const examples = mapParallel<
+      { key: string; value: Uint8Array },
+      { key: string; label: number; image: unknown }
+    >(
+      records,
+      { module: fn, export: 'distortRecord' },
+      { numThreads: numThreads === 1 ? 0 : numThreads, chunkSize: 64, seed: 1 },
+    );
+    return shuffleBatch(examples as never, shuffle) as never;
+  }
+  // Raw records own their bytes (copy): 3 KB each in the shuffle pool, no pinned read chunks.
+  const records = fixedLengthRecordReader(filenames, { recordBytes: 3073, copy: true });
+  const indexed = records.pipe(map((r, index) => ({ key: r.key, index, value: r.value })));
+  const raw = shuffleBatch(indexed, shuffle);
+  if (numThreads === 1) return raw.pipe(map(distortCifarBatch({ seed: 1 }) as never)) as never;
+  return mapParallel<RawCifarBatch, DistortedCifarBatch>(
+    raw as never,
+    { module: fn, export: 'distortRawBatch' },
+    {
+      numThreads,
+      seed: 1,
+    },
+  ) as never;
+}
+
 const t0 = performance.now();
-const records = fixedLengthRecordReader(stringInputProducer(files, { numEpochs: epochs, seed: 1 }), {
-  recordBytes: 3073,
-});
-// numThreads 1: the work runs inline on this thread; N > 1: on N worker threads, 64 records a message.
-const examples = mapParallel<
-  { key: string; value: Uint8Array },
-  { key: string; label: number; image: unknown }
->(
-  records,
-  { module: new URL('./distort-fn.ts', import.meta.url), export: 'distortRecord' },
-  { numThreads: numThreads === 1 ? 0 : numThreads, chunkSize: 64, seed: 1 },
-);
-const batches = shuffleBatch(examples as never, {
-  batchSize: 128,
-  capacity: 20_384,
-  minAfterDequeue: 20_000,
-  seed: 1,
-});
 let samples = 0;
 let checksum = 0;
-for await (const b of batches) {
-  const batch = b as { label: { data: Int32Array }; image: { data: Float32Array } };
-  samples += batch.label.data.length;
-  checksum += batch.image.data[7];
+for await (const b of pipeline()) {
+  samples += b.label.data.length;
+  checksum += b.image.data[7];
 }
 const seconds = (performance.now() - t0) / 1000;
-peakRss = Math.max(peakRss, process.memoryUsage().rss);
+peakRss = Math.max(peakRss, process.memoryUsage.rss());
 console.log(
   JSON.stringify({
+    mode,
     numThreads,
     samples,
     seconds,

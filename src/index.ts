@@ -53,6 +53,12 @@ export { convertImageDtype } from './image/convert-image-dtype.js';
 export { crop } from './image/crop.js';
 export type { DistortCifar, DistortCifarOptions, DistortedCifarExample } from './image/distort-cifar.js';
 export { distortCifar } from './image/distort-cifar.js';
+export type {
+  DistortCifarBatchOptions,
+  DistortedCifarBatch,
+  RawCifarBatch,
+} from './image/distort-cifar-batch.js';
+export { distortCifarBatch } from './image/distort-cifar-batch.js';
 export { flipLeftRight, flipUpDown, randomFlipLeftRight, randomFlipUpDown } from './image/flip.js';
 export { gaussianNoise } from './image/gaussian-noise.js';
 export type { Image, ImageDType, Random } from './image/image.js';

@@ -11,11 +11,17 @@ export type NumberDType = 'int32' | 'float32';
 export type Batch<E extends Example> = {
   [K in keyof E]-?: NonNullable<E[K]> extends Tensor<infer D>
     ? Tensor<D>
-    : NonNullable<E[K]> extends number
-      ? Tensor<NumberDType>
-      : NonNullable<E[K]> extends string
-        ? string[]
-        : never;
+    : NonNullable<E[K]> extends Uint8Array
+      ? Tensor<'uint8'>
+      : NonNullable<E[K]> extends Float32Array
+        ? Tensor<'float32'>
+        : NonNullable<E[K]> extends Int32Array
+          ? Tensor<'int32'>
+          : NonNullable<E[K]> extends number
+            ? Tensor<NumberDType>
+            : NonNullable<E[K]> extends string
+              ? string[]
+              : never;
 };
 
 type Fields = Record<string, unknown>;
@@ -25,8 +31,8 @@ function keyOf(example: Fields, i: number): string {
 }
 
 /**
- * Stacks examples into a batch: tensors to `[B, ...shape]` (same dtype and shape required),
- * numbers to `[B]`, strings to `string[]`. A number field's dtype comes from `numberDTypes` when it
+ * Stacks examples into a batch: tensors to `[B, ...shape]` (same dtype and shape required), typed
+ * arrays to `[B, length]` tensors, numbers to `[B]`, strings to `string[]`. A number field's dtype comes from `numberDTypes` when it
  * has an entry; otherwise it is int32 when every value is an int32-range integer, else float32, and
  * the choice is recorded in `numberDTypes` so that later batches of a stream keep the same dtype.
  */
@@ -65,6 +71,20 @@ function stackField(
 ): unknown {
   const v0 = examples[0][field];
   const n = examples.length;
+  const arrayType = typedArrayDType(v0);
+  if (arrayType) {
+    // A bare typed array (a raw record, say) stacks like a 1-D tensor of its length.
+    const len = (v0 as Uint8Array).length;
+    const data = allocate(arrayType, n * len);
+    for (let i = 0; i < n; i++) {
+      const v = examples[i][field];
+      if (typedArrayDType(v) !== arrayType || (v as Uint8Array).length !== len) {
+        throw mismatch(stage, field, examples[i], i, `a ${arrayType} array of length ${len}`, v);
+      }
+      (data as Uint8Array).set(v as Uint8Array, i * len);
+    }
+    return { dtype: arrayType, shape: [n, len], data };
+  }
   if (isTensor(v0)) {
     const per = sizeOfShape(v0.shape);
     const data = allocate(v0.dtype, n * per);
@@ -124,6 +144,20 @@ function stackField(
   throw mismatch(stage, field, examples[0], 0, 'a tensor value, a number or a string', v0);
 }
 
+const ARRAY_DTYPES = new Map<unknown, DType>([
+  [Uint8Array, 'uint8'],
+  [Int8Array, 'int8'],
+  [Uint16Array, 'uint16'],
+  [Int16Array, 'int16'],
+  [Int32Array, 'int32'],
+  [Float32Array, 'float32'],
+  [Float64Array, 'float64'],
+]);
+
+function typedArrayDType(value: unknown): DType | undefined {
+  return ArrayBuffer.isView(value) ? ARRAY_DTYPES.get(value.constructor) : undefined;
+}
+
 function mismatch(
   stage: string,
   field: string,
@@ -132,7 +166,11 @@ function mismatch(
   expected: string,
   got: unknown,
 ): DecodeError {
-  const received = isTensor(got) ? `a ${got.dtype} tensor of shape [${got.shape.join(', ')}]` : typeof got;
+  const received = isTensor(got)
+    ? `a ${got.dtype} tensor of shape [${got.shape.join(', ')}]`
+    : ArrayBuffer.isView(got)
+      ? `${got.constructor.name}(${(got as Uint8Array).length})`
+      : typeof got;
   return new DecodeError(
     `${stage}: Expected ${expected} for field ${field} of example ${keyOf(example, i)} but received ${received}`,
     {

@@ -305,8 +305,9 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     const job = this.jobs.get(reply.seq);
     if (!job) return;
     this.jobs.delete(reply.seq);
-    // Results get their own buffers: a shuffle pool keeping a few must not pin whole chunks.
-    const values = unpackChunk(reply.chunk, { copy: true });
+    // Results of a multi-element chunk get their own buffers (a shuffle pool keeping a few must not
+    // pin whole chunks); a chunk of one element already owns its buffer.
+    const values = unpackChunk(reply.chunk, { copy: reply.errors.length > 1 });
     reply.errors.forEach((error, k) => {
       const index = job.first + k;
       this.results.set(

@@ -135,3 +135,59 @@ export function distortRecordWasm(
   );
   return r.out.slice();
 }
+
+/** Per-record draws of a block, as parallel arrays. */
+export interface BlockDraws {
+  oy: Int32Array;
+  ox: Int32Array;
+  flip: Uint8Array;
+  delta: Float64Array;
+  factor: Float64Array;
+}
+
+/**
+ * Distorts `count` records laid out `stride` bytes apart in `block` in one call, returning one new
+ * float32 array of count · size · size · 3 values (a batch tensor's data); null without WebAssembly.
+ */
+export function distortRecordsWasm(
+  block: Uint8Array,
+  count: number,
+  stride: number,
+  planesOffset: number,
+  size: number,
+  d: BlockDraws,
+): Float32Array | null {
+  const k = instance();
+  if (!k) return null;
+  const per = size * size * 3;
+  const recordsAt = align(k.heap_base());
+  const oyAt = align(recordsAt + count * stride);
+  const oxAt = align(oyAt + count * 4);
+  const flipAt = align(oxAt + count * 4);
+  const deltaAt = align(flipAt + count);
+  const factorAt = align(deltaAt + count * 8);
+  const outAt = align(factorAt + count * 8);
+  const end = outAt + count * per * 4;
+  if (end > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / 65536));
+  const heap = k.memory.buffer;
+  new Uint8Array(heap, recordsAt, count * stride).set(block.subarray(0, count * stride));
+  new Int32Array(heap, oyAt, count).set(d.oy);
+  new Int32Array(heap, oxAt, count).set(d.ox);
+  new Uint8Array(heap, flipAt, count).set(d.flip);
+  new Float64Array(heap, deltaAt, count).set(d.delta);
+  new Float64Array(heap, factorAt, count).set(d.factor);
+  k.distort_records(
+    recordsAt,
+    count,
+    stride,
+    planesOffset,
+    size,
+    oyAt,
+    oxAt,
+    flipAt,
+    deltaAt,
+    factorAt,
+    outAt,
+  );
+  return new Float32Array(heap, outAt, count * per).slice();
+}

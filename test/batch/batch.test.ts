@@ -179,3 +179,24 @@ describe('batch number dtypes', () => {
     expect(Array.from(coarse.data)).toEqual([0, 1]);
   });
 });
+
+describe('batch typed-array fields', () => {
+  it('stacks a typed array field (a raw record) into a [B, length] tensor', async () => {
+    const rows = [
+      { key: 'a', value: Uint8Array.of(1, 2, 3) },
+      { key: 'b', value: Uint8Array.of(4, 5, 6) },
+    ];
+    const [b] = await batch(rows, { batchSize: 2 }).toArray();
+    expect(b.value).toEqual({ dtype: 'uint8', shape: [2, 3], data: Uint8Array.of(1, 2, 3, 4, 5, 6) });
+  });
+
+  it('names the example whose array does not match', async () => {
+    const rows = [
+      { key: 'a', value: Uint8Array.of(1, 2, 3) },
+      { key: 'b', value: Uint8Array.of(4, 5) },
+    ];
+    await expect(batch(rows, { batchSize: 2 }).toArray()).rejects.toThrow(
+      /Expected a uint8 array of length 3 for field value of example "b" but received Uint8Array\(2\)/,
+    );
+  });
+});
