@@ -2,8 +2,9 @@
  * Issue 3's CIFAR `distorted_inputs` workload, side by side with its peers in one run:
  *   50,000 records from 5 full-size files -> random crop 24 -> flip -> brightness ±63 ->
  *   contrast [0.2, 1.8] -> per-image standardization -> shuffle -> batches of 128.
- *   - inqueue: stringInputProducer -> fixedLengthRecordReader -> mapParallel(distortCifar) ->
- *     shuffleBatch(128, m 20,000), numThreads 1 (inline) and 2 (two worker threads), 3 epochs;
+ *   - inqueue: stringInputProducer -> fixedLengthRecordReader -> shuffleBatch(128, m 20,000) of raw
+ *     records -> distortCifarBatch, numThreads 1 (inline) and 2 (two worker threads), 3 epochs; and,
+ *     for contrast, distortCifar on each record before the shuffle (inline);
  *   - peers from ../shared/bench/peers (each skipped, saying why, when it cannot run here):
  *     PyTorch DataLoader (workers 0, 1, 2), hand-vectorized NumPy, the C limit (1 and 2 threads),
  *     tfjs-data per element on the cpu and wasm backends.
@@ -43,19 +44,27 @@ export async function benchDistorted(): Promise<void> {
   const worker = fileURLToPath(new URL('./cifar-distorted-worker.ts', import.meta.url));
   const rounds = Number(arg('rounds', '3'));
   const dir = await ensureCifar();
-  const runs: Record<number, Measured[]> = { 1: [], 2: [] };
+  // Primary: shuffle raw records, distort batches (inline / 2 workers); for contrast, distort each
+  // record before the shuffle (inline).
+  const configs = [
+    { label: 'inqueue, numThreads 1 (shuffle raw, distort batches)', args: ['1', '3', 'batch'] },
+    { label: 'inqueue, numThreads 2 (shuffle raw, distort batches)', args: ['2', '3', 'batch'] },
+    { label: 'inqueue, numThreads 1 (distort each record, then shuffle)', args: ['1', '3', 'element'] },
+  ];
+  const runs: Measured[][] = configs.map(() => []);
   for (let i = 0; i < rounds; i++) {
-    for (const t of [1, 2]) runs[t].push(runNode(worker, [dir, String(t), '3']));
+    configs.forEach((c, k) => runs[k].push(runNode(worker, [dir, ...c.args])));
     process.stderr.write(
-      `distorted round ${i + 1}: 1 thread ${runs[1][i].samplesPerSec.toFixed(0)}/s, 2 threads ${runs[2][i].samplesPerSec.toFixed(0)}/s\n`,
+      `distorted round ${i + 1}: ${runs.map((r) => r[i].samplesPerSec.toFixed(0)).join(', ')} samples/s\n`,
     );
   }
-  const q1 = median(runs[1].map((r) => r.samplesPerSec));
-  const q2 = median(runs[2].map((r) => r.samplesPerSec));
-  const rows: [string, number | null, number | undefined][] = [
-    ['inqueue, numThreads 1', q1, median(runs[1].map((r) => r.peakRssMB ?? 0))],
-    ['inqueue, numThreads 2', q2, median(runs[2].map((r) => r.peakRssMB ?? 0))],
-  ];
+  const rates = runs.map((r) => median(r.map((x) => x.samplesPerSec)));
+  const [q1, q2] = rates;
+  const rows: [string, number | null, number | undefined][] = configs.map((c, k) => [
+    c.label,
+    rates[k],
+    median(runs[k].map((r) => r.peakRssMB ?? 0)),
+  ]);
   const peers: Record<string, number> = {};
   if (!process.argv.includes('--no-peers')) {
     const medianOf = (r: Record<string, unknown>) => Number(r.median_samples_per_s);
