@@ -276,7 +276,7 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     target.jobs.add(job.seq);
     // The originals stay here for a retry; the worker gets a packed copy of their arrays.
     const chunk = packChunk(job.values);
-    target.worker.postMessage({ seq: job.seq, first: job.first, chunk } satisfies Task, [chunk.buffer]);
+    target.worker.postMessage({ seq: job.seq, first: job.first, chunk } satisfies Task, chunk.buffers);
   }
 
   private spawn(): PoolWorker {

@@ -22,14 +22,15 @@ const ARRAY_TYPES = {
 type ArrayTypeName = keyof typeof ARRAY_TYPES;
 type AnyArray = InstanceType<(typeof ARRAY_TYPES)[ArrayTypeName]>;
 
-/** Where a typed array lives in the chunk's buffer. */
+/** Where a typed array lives: which of the chunk's buffers, at what offset. */
 interface ViewRef {
-  __inqueueView: [type: ArrayTypeName, byteOffset: number, length: number];
+  __inqueueView: [type: ArrayTypeName, buffer: number, byteOffset: number, length: number];
 }
 
 export interface PackedChunk {
   values: unknown[];
-  buffer: ArrayBuffer;
+  /** buffers[0] holds the copied arrays; any others are arrays moved whole (see packChunk). */
+  buffers: ArrayBuffer[];
 }
 
 function typeName(view: ArrayBufferView): ArrayTypeName | null {
@@ -53,29 +54,37 @@ function mapArrays(value: unknown, f: (a: AnyArray) => unknown): unknown {
   return value;
 }
 
-/** Packs the arrays of `values` into one new buffer (the originals are left untouched). */
-export function packChunk(values: readonly unknown[]): PackedChunk {
+/**
+ * Packs the arrays of `values` into one new buffer (the originals are left untouched). With
+ * `moveOwned`, an array that owns its whole buffer is moved instead of copied: the sender gives it
+ * up (a worker's results, which it never reads again).
+ */
+export function packChunk(values: readonly unknown[], { moveOwned = false }: { moveOwned?: boolean } = {}): PackedChunk {
+  const owns = (a: AnyArray) =>
+    moveOwned && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
   let total = 0;
-  const sizes: AnyArray[] = [];
   for (const v of values)
     mapArrays(v, (a) => {
-      sizes.push(a);
-      total = align(total) + a.byteLength;
+      if (!owns(a)) total = align(total) + a.byteLength;
       return a;
     });
-  const buffer = new ArrayBuffer(align(total));
-  const bytes = new Uint8Array(buffer);
+  const buffers: ArrayBuffer[] = [new ArrayBuffer(align(total))];
+  const bytes = new Uint8Array(buffers[0]);
   let offset = 0;
   const packed = values.map((v) =>
     mapArrays(v, (a) => {
+      if (owns(a) && !buffers.includes(a.buffer as ArrayBuffer)) {
+        buffers.push(a.buffer as ArrayBuffer);
+        return { __inqueueView: [typeName(a)!, buffers.length - 1, 0, a.length] } satisfies ViewRef;
+      }
       offset = align(offset);
       bytes.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
-      const ref: ViewRef = { __inqueueView: [typeName(a)!, offset, a.length] };
+      const ref: ViewRef = { __inqueueView: [typeName(a)!, 0, offset, a.length] };
       offset += a.byteLength;
       return ref;
     }),
   );
-  return { values: packed, buffer };
+  return { values: packed, buffers };
 }
 
 /**
@@ -86,9 +95,10 @@ export function unpackChunk(chunk: PackedChunk, { copy = false }: { copy?: boole
   const revive = (x: unknown): unknown => {
     const ref = (x as ViewRef | null)?.__inqueueView;
     if (!ref) return x;
-    const [type, byteOffset, length] = ref;
-    const view = new ARRAY_TYPES[type](chunk.buffer, byteOffset, length);
-    return copy ? view.slice() : view;
+    const [type, buffer, byteOffset, length] = ref;
+    const view = new ARRAY_TYPES[type](chunk.buffers[buffer], byteOffset, length);
+    // A moved array owns its buffer already; copying only matters for the shared one.
+    return copy && buffer === 0 ? view.slice() : view;
   };
   return chunk.values.map((v) => {
     if ((v as ViewRef | null)?.__inqueueView) return revive(v);

@@ -88,8 +88,8 @@ async function run(task: Task): Promise<void> {
       }
     }
   }
-  const chunk = packChunk(results);
-  port.postMessage({ seq: task.seq, errors, chunk } satisfies Reply, [chunk.buffer]);
+  const chunk = packChunk(results, { moveOwned: true });
+  port.postMessage({ seq: task.seq, errors, chunk } satisfies Reply, chunk.buffers);
 }
 
 function errorInfo(err: unknown): ErrorInfo {
