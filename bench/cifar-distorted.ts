@@ -53,7 +53,7 @@ export async function benchDistorted(): Promise<void> {
   ];
   const runs: Measured[][] = configs.map(() => []);
   for (let i = 0; i < rounds; i++) {
-    configs.forEach((c, k) => runs[k].push(runNode(worker, [dir, ...c.args])));
+    for (const [k, c] of configs.entries()) runs[k].push(runNode(worker, [dir, ...c.args]));
     process.stderr.write(
       `distorted round ${i + 1}: ${runs.map((r) => r[i].samplesPerSec.toFixed(0)).join(', ')} samples/s\n`,
     );

@@ -28,13 +28,12 @@ export { DEFAULT_PIPE_WINDOW, Stream } from './core/stream.js';
 export type { DType, Tensor } from './core/tensor.js';
 export type { CifarExample } from './decode/cifar-record.js';
 export { CIFAR_IMAGE_BYTES, decodeCifarRecord } from './decode/cifar-record.js';
-export type {
-  DecodeImageOptions,
-  DecodeJpegOptions,
-  DecodePngOptions,
-  JpegResize,
-} from './decode/decode-image.js';
-export { decodeImage, decodeJpeg, decodePng } from './decode/decode-image.js';
+export type { DecodeImageOptions } from './decode/decode-image.js';
+export { decodeImage } from './decode/decode-image.js';
+export type { DecodeJpegOptions, JpegResize } from './decode/decode-jpeg.js';
+export { decodeJpeg } from './decode/decode-jpeg.js';
+export type { DecodePngOptions } from './decode/decode-png.js';
+export { decodePng } from './decode/decode-png.js';
 export { decodeRaw } from './decode/decode-raw.js';
 export type { EncodeJpegOptions, EncodePngOptions, Rescale } from './decode/encode-image.js';
 export { encodeJpeg, encodePng } from './decode/encode-image.js';

@@ -1,6 +1,7 @@
 import { invalidArgument } from '../core/errors.js';
 import { float32ToUint8, UINT8_TO_FLOAT32 } from './convert-image-dtype.js';
-import { type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { checkRandom, type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { uniformRange } from './uniform-range.js';
 
 /**
  * TF's `tf.image.adjust_brightness(image, delta)`: adds `delta` to every value, in float32.
@@ -26,14 +27,11 @@ export function randomBrightness<D extends ImageDType>(
   rng: Random,
 ): Image<D> {
   const { height, width, channels } = imageDims('randomBrightness', image);
+  checkRandom('randomBrightness', rng);
   if (typeof maxDelta !== 'number' || !Number.isFinite(maxDelta) || maxDelta < 0) {
     throw invalidArgument('maxDelta', 'a non-negative finite number', maxDelta, 'randomBrightness');
   }
-  // TF's random_uniform(minval, maxval): rnd · (maxval − minval) + minval, all in float32.
-  const hi = Math.fround(maxDelta);
-  const lo = -hi;
-  const delta = Math.fround(Math.fround(Math.fround(hi - lo) * rng.uniformFloat32()) + lo);
-  return shiftValues(image, delta, [height, width, channels]);
+  return shiftValues(image, uniformRange(-maxDelta, maxDelta, rng), [height, width, channels]);
 }
 
 function shiftValues<D extends ImageDType>(image: Image<D>, delta: number, shape: number[]): Image<D> {

@@ -1,6 +1,7 @@
 import { invalidArgument } from '../core/errors.js';
 import { floatView, imageFromFloats } from './convert-image-dtype.js';
-import { type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { checkRandom, type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { uniformRange } from './uniform-range.js';
 
 /**
  * TF's `tf.image.adjust_contrast(image, contrast_factor)` (kernel AdjustContrastv2): per channel c,
@@ -27,6 +28,7 @@ export function randomContrast<D extends ImageDType>(
   rng: Random,
 ): Image<D> {
   imageDims('randomContrast', image);
+  checkRandom('randomContrast', rng);
   return scaleAroundMean(image, randomFactor('randomContrast', lower, upper, rng));
 }
 
@@ -42,10 +44,7 @@ export function randomFactor(op: string, lower: number, upper: number, rng: Rand
     throw invalidArgument('upper', `a finite number > lower (${lower})`, upper, op);
   }
   if (lower < 0) throw invalidArgument('lower', 'a non-negative number', lower, op);
-  // TF's random_uniform(minval, maxval): rnd · (maxval − minval) + minval, all in float32.
-  const lo = Math.fround(lower);
-  const hi = Math.fround(upper);
-  return Math.fround(Math.fround(Math.fround(hi - lo) * rng.uniformFloat32()) + lo);
+  return uniformRange(lower, upper, rng);
 }
 
 function scaleAroundMean<D extends ImageDType>(image: Image<D>, factor: number): Image<D> {

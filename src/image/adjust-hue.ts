@@ -1,9 +1,12 @@
 import { invalidArgument } from '../core/errors.js';
-import { rgbDims } from './adjust-saturation.js';
 import { floatView, imageFromFloats } from './convert-image-dtype.js';
-import type { Image, ImageDType, Random } from './image.js';
+import { checkRandom, type Image, type ImageDType, type Random, rgbDims } from './image.js';
+import { uniformRange } from './uniform-range.js';
 
 const f32 = Math.fround;
+
+/** Hue sector by channel order: r >= g with b below, above or between them, then the same for r < g. */
+const HUE_SECTORS = [0, 4, 5, 1, 3, 2] as const;
 
 /**
  * TF's `tf.image.adjust_hue(image, delta)` (kernel AdjustHue): rotates each RGB pixel's hue by
@@ -26,13 +29,11 @@ export function adjustHue<D extends ImageDType>(image: Image<D>, delta: number):
  */
 export function randomHue<D extends ImageDType>(image: Image<D>, maxDelta: number, rng: Random): Image<D> {
   rgbDims('randomHue', image);
+  checkRandom('randomHue', rng);
   if (typeof maxDelta !== 'number' || !(maxDelta >= 0 && maxDelta <= 0.5)) {
     throw invalidArgument('maxDelta', 'a number in [0, 0.5]', maxDelta, 'randomHue');
   }
-  // TF's random_uniform(minval, maxval): rnd · (maxval − minval) + minval, all in float32.
-  const hi = f32(maxDelta);
-  const lo = -hi;
-  return rotateHue(image, f32(f32(f32(hi - lo) * rng.uniformFloat32()) + lo));
+  return rotateHue(image, uniformRange(-maxDelta, maxDelta, rng));
 }
 
 function rotateHue<D extends ImageDType>(image: Image<D>, delta: number): Image<D> {
@@ -43,44 +44,25 @@ function rotateHue<D extends ImageDType>(image: Image<D>, delta: number): Image<
     const r = src[i];
     const g = src[i + 1];
     const b = src[i + 2];
-    // RGB → (hue in [0, 6], min, max): the hue sector k follows from the channel order.
-    let max: number;
-    let mid: number;
-    let min: number;
-    let k: number;
-    if (r < g) {
-      max = g;
-      if (b < r) {
-        mid = r;
-        min = b;
-        k = 1;
-      } else if (b > g) {
-        max = b;
-        mid = g;
-        min = r;
-        k = 3;
-      } else {
-        mid = b;
-        min = r;
-        k = 2;
-      }
-    } else {
-      max = r;
-      if (b < g) {
-        mid = g;
-        min = b;
-        k = 0;
-      } else if (b > r) {
-        max = b;
-        mid = r;
-        min = g;
-        k = 4;
-      } else {
-        mid = b;
-        min = g;
-        k = 5;
-      }
+    // RGB → (hue in [0, 6], min, max): the hue sector k follows from the channel order. Order r and g
+    // (ties and NaN put r first, as the kernel's comparisons do), then place b below, above or between.
+    const rFirst = !(r < g);
+    const high = rFirst ? r : g;
+    const low = rFirst ? g : r;
+    let max = high;
+    let mid = b;
+    let min = low;
+    let place = 2; // b between low and high
+    if (b < low) {
+      mid = low;
+      min = b;
+      place = 0;
+    } else if (b > high) {
+      max = b;
+      mid = high;
+      place = 1;
     }
+    const k = HUE_SECTORS[rFirst ? place : 3 + place];
     let h = 0;
     if (max !== min) {
       const ratio = f32(f32(mid - min) / f32(max - min));

@@ -1,7 +1,7 @@
 import { invalidArgument } from '../core/errors.js';
 import { randomFactor } from './adjust-contrast.js';
 import { floatView, imageFromFloats } from './convert-image-dtype.js';
-import { type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { checkRandom, type Image, type ImageDType, type Random, rgbDims } from './image.js';
 
 const f32 = Math.fround;
 
@@ -31,20 +31,8 @@ export function randomSaturation<D extends ImageDType>(
   rng: Random,
 ): Image<D> {
   rgbDims('randomSaturation', image);
+  checkRandom('randomSaturation', rng);
   return scaleSaturation(image, randomFactor('randomSaturation', lower, upper, rng));
-}
-
-/** `imageDims`, plus TF's check that the image is RGB (3 channels). */
-export function rgbDims(op: string, image: Image): void {
-  const { height, width, channels } = imageDims(op, image);
-  if (channels !== 3) {
-    throw invalidArgument(
-      'image',
-      'an RGB image with 3 channels',
-      `a ${image.dtype} image of shape [${height}, ${width}, ${channels}]`,
-      op,
-    );
-  }
 }
 
 function scaleSaturation<D extends ImageDType>(image: Image<D>, factor: number): Image<D> {

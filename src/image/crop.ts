@@ -19,11 +19,8 @@ export function crop<D extends ImageDType>(
   targetHeight: number,
   targetWidth: number,
 ): Image<D> {
-  const { height, width, channels } = imageDims(STAGE, image);
-  integerOption(STAGE, 'offsetHeight', offsetHeight, { min: 0 });
-  integerOption(STAGE, 'offsetWidth', offsetWidth, { min: 0 });
-  integerOption(STAGE, 'targetHeight', targetHeight, { min: 1 });
-  integerOption(STAGE, 'targetWidth', targetWidth, { min: 1 });
+  const box = [offsetHeight, offsetWidth, targetHeight, targetWidth] as const;
+  const { height, width, channels } = boundingBoxArguments(STAGE, image, box, { min: 1 });
   if (offsetHeight + targetHeight > height) {
     throw invalidArgument(
       'targetHeight',
@@ -43,6 +40,24 @@ export function crop<D extends ImageDType>(
   const out = emptyLike(image, targetHeight, targetWidth, channels);
   copyBlock(image, offsetHeight, offsetWidth, 0, out, 0, 0, targetHeight, targetWidth, channels);
   return out;
+}
+
+/**
+ * Validates the arguments `crop` and `padToBoundingBox` share: an image, non-negative integer offsets
+ * and integer targets in `targetRange` (TF's asserts). Returns the image dimensions.
+ */
+export function boundingBoxArguments(
+  stage: string,
+  image: unknown,
+  [offsetHeight, offsetWidth, targetHeight, targetWidth]: readonly [number, number, number, number],
+  targetRange: { min?: number },
+): { height: number; width: number; channels: number } {
+  const dims = imageDims(stage, image);
+  integerOption(stage, 'offsetHeight', offsetHeight, { min: 0 });
+  integerOption(stage, 'offsetWidth', offsetWidth, { min: 0 });
+  integerOption(stage, 'targetHeight', targetHeight, targetRange);
+  integerOption(stage, 'targetWidth', targetWidth, targetRange);
+  return dims;
 }
 
 /**

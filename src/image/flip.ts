@@ -1,4 +1,12 @@
-import { emptyLike, type Image, type ImageDType, imageDims, type Random } from './image.js';
+import {
+  checkRandom,
+  copyImage,
+  emptyLike,
+  type Image,
+  type ImageDType,
+  imageDims,
+  type Random,
+} from './image.js';
 
 /**
  * TF's `tf.image.flip_left_right`: reverses the columns (axis 1). Same shape and dtype.
@@ -24,7 +32,8 @@ export function flipUpDown<D extends ImageDType>(image: Image<D>): Image<D> {
  */
 export function randomFlipLeftRight<D extends ImageDType>(image: Image<D>, rng: Random): Image<D> {
   imageDims('randomFlipLeftRight', image);
-  return rng.uniformFloat32() < 0.5 ? mirrorColumns(image) : copyOf(image);
+  checkRandom('randomFlipLeftRight', rng);
+  return rng.uniformFloat32() < 0.5 ? mirrorColumns(image) : copyImage(image);
 }
 
 /**
@@ -33,7 +42,8 @@ export function randomFlipLeftRight<D extends ImageDType>(image: Image<D>, rng: 
  */
 export function randomFlipUpDown<D extends ImageDType>(image: Image<D>, rng: Random): Image<D> {
   imageDims('randomFlipUpDown', image);
-  return rng.uniformFloat32() < 0.5 ? mirrorRows(image) : copyOf(image);
+  checkRandom('randomFlipUpDown', rng);
+  return rng.uniformFloat32() < 0.5 ? mirrorRows(image) : copyImage(image);
 }
 
 /** Reverses axis 1 of an already validated image. */
@@ -74,12 +84,5 @@ function mirrorRows<D extends ImageDType>(image: Image<D>): Image<D> {
     const from = (height - 1 - y) * rowLength;
     out.data.set(image.data.subarray(from, from + rowLength), y * rowLength);
   }
-  return out;
-}
-
-function copyOf<D extends ImageDType>(image: Image<D>): Image<D> {
-  const [height, width, channels] = image.shape;
-  const out = emptyLike(image, height, width, channels);
-  out.data.set(image.data);
   return out;
 }

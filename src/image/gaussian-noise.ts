@@ -1,6 +1,6 @@
 import { invalidArgument } from '../core/errors.js';
 import { objectOption } from '../core/validate.js';
-import { type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { checkRandom, type Image, type ImageDType, imageDims, type Random } from './image.js';
 
 const OP = 'gaussianNoise';
 const TWO_PI = 2 * Math.PI;
@@ -22,6 +22,7 @@ export function gaussianNoise<D extends ImageDType>(
   options: { mean?: number } = {},
 ): Image<D> {
   const { height, width, channels } = imageDims(OP, image);
+  checkRandom(OP, rng);
   if (typeof stddev !== 'number' || !Number.isFinite(stddev) || stddev < 0) {
     throw invalidArgument('stddev', 'a non-negative finite number', stddev, OP);
   }

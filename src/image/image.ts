@@ -21,6 +21,23 @@ export interface Random {
   below(n: number): number;
 }
 
+const RANDOM_METHODS = ['nextUint32', 'uniform', 'uniformFloat32', 'below'] as const;
+
+/**
+ * Checks that a random op's `rng` has every `Random` method, so a wrong argument fails as an
+ * `InvalidArgumentError` before any draw rather than as a TypeError halfway through.
+ */
+export function checkRandom(op: string, rng: unknown): asserts rng is Random {
+  const methods = rng as Partial<Record<(typeof RANDOM_METHODS)[number], unknown>> | null;
+  if (
+    typeof methods !== 'object' ||
+    methods === null ||
+    !RANDOM_METHODS.every((name) => typeof methods[name] === 'function')
+  ) {
+    throw invalidArgument('rng', 'a Random (e.g. new CounterRng(seed, op))', rng, op);
+  }
+}
+
 /** Checks that `image` is an HWC uint8/float32 image and returns its dimensions. */
 export function imageDims(
   op: string,
@@ -51,6 +68,19 @@ export function imageDims(
   return { height, width, channels };
 }
 
+/** `imageDims`, plus TF's check that the image is RGB (3 channels), as the colour ops require. */
+export function rgbDims(op: string, image: unknown): void {
+  const { height, width, channels } = imageDims(op, image);
+  if (channels !== 3) {
+    throw invalidArgument(
+      'image',
+      'an RGB image with 3 channels',
+      `a ${(image as Image).dtype} image of shape [${height}, ${width}, ${channels}]`,
+      op,
+    );
+  }
+}
+
 function describeTensor(value: unknown): unknown {
   return isTensor(value) ? `a ${value.dtype} tensor of shape [${value.shape.join(', ')}]` : value;
 }
@@ -67,4 +97,12 @@ export function emptyLike<D extends ImageDType>(
       ? new Uint8Array(height * width * channels)
       : new Float32Array(height * width * channels);
   return { dtype: image.dtype, shape: [height, width, channels], data } as unknown as Image<D>;
+}
+
+/** A copy of an image: same dtype and shape, data in a new buffer. */
+export function copyImage<D extends ImageDType>(image: Image<D>): Image<D> {
+  const [height, width, channels] = image.shape;
+  const out = emptyLike(image, height, width, channels);
+  out.data.set(image.data);
+  return out;
 }

@@ -1,7 +1,6 @@
 import { invalidArgument } from '../core/errors.js';
-import { integerOption } from '../core/validate.js';
-import { copyBlock } from './crop.js';
-import { emptyLike, type Image, type ImageDType, imageDims } from './image.js';
+import { boundingBoxArguments, copyBlock } from './crop.js';
+import { emptyLike, type Image, type ImageDType } from './image.js';
 
 const STAGE = 'padToBoundingBox';
 
@@ -20,11 +19,8 @@ export function padToBoundingBox<D extends ImageDType>(
   targetHeight: number,
   targetWidth: number,
 ): Image<D> {
-  const { height, width, channels } = imageDims(STAGE, image);
-  integerOption(STAGE, 'offsetHeight', offsetHeight, { min: 0 });
-  integerOption(STAGE, 'offsetWidth', offsetWidth, { min: 0 });
-  integerOption(STAGE, 'targetHeight', targetHeight, {});
-  integerOption(STAGE, 'targetWidth', targetWidth, {});
+  const box = [offsetHeight, offsetWidth, targetHeight, targetWidth] as const;
+  const { height, width, channels } = boundingBoxArguments(STAGE, image, box, {});
   if (targetHeight < offsetHeight + height) {
     throw invalidArgument(
       'targetHeight',

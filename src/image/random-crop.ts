@@ -1,6 +1,6 @@
 import { invalidArgument } from '../core/errors.js';
 import { copyBlock } from './crop.js';
-import { emptyLike, type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { checkRandom, emptyLike, type Image, type ImageDType, imageDims, type Random } from './image.js';
 
 const STAGE = 'randomCrop';
 
@@ -21,6 +21,7 @@ export function randomCrop<D extends ImageDType>(
   rng: Random,
 ): Image<D> {
   const { height, width, channels } = imageDims(STAGE, image);
+  checkRandom(STAGE, rng);
   if (
     !Array.isArray(size) ||
     (size.length !== 2 && size.length !== 3) ||

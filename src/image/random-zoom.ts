@@ -1,6 +1,9 @@
 import { invalidArgument } from '../core/errors.js';
-import { booleanOption, integerOption, objectOption } from '../core/validate.js';
-import { emptyLike, type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { booleanOption, objectOption } from '../core/validate.js';
+import { blendNeighbours } from './bilinear.js';
+import { fillValueOption } from './fill-value.js';
+import { checkRandom, emptyLike, type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { uniformRange } from './uniform-range.js';
 
 export interface ZoomOptions {
   /** Value of output pixels whose source lies outside the input (default 0). uint8: an integer in [0, 255]. */
@@ -54,6 +57,7 @@ export function randomZoom<D extends ImageDType>(
   options: RandomZoomOptions = {},
 ): Image<D> {
   imageDims('randomZoom', image);
+  checkRandom('randomZoom', rng);
   if (
     !Array.isArray(scaleRange) ||
     scaleRange.length !== 2 ||
@@ -74,23 +78,13 @@ export function randomZoom<D extends ImageDType>(
   const o = objectOption('randomZoom', 'options', options);
   const independent = booleanOption('randomZoom', 'independent', o.independent, false);
   const fillValue = fillValueOption('randomZoom', image, o.fillValue);
-  const f = Math.fround;
-  const lo = f(minScale);
-  const span = f(f(maxScale) - lo);
-  const scaleY = f(lo + f(span * rng.uniformFloat32()));
-  const scaleX = independent ? f(lo + f(span * rng.uniformFloat32())) : scaleY;
+  const scaleY = uniformRange(minScale, maxScale, rng);
+  const scaleX = independent ? uniformRange(minScale, maxScale, rng) : scaleY;
   return zoomBy(image, scaleY, scaleX, fillValue);
 }
 
 function isPositiveFinite(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
-}
-
-function fillValueOption(stage: string, image: Image, value: unknown): number {
-  const fillValue = value ?? 0;
-  if (image.dtype === 'uint8') return integerOption(stage, 'fillValue', fillValue, { min: 0, max: 255 });
-  if (typeof fillValue !== 'number') throw invalidArgument('fillValue', 'a number', fillValue, stage);
-  return fillValue;
 }
 
 /** Where each output index along one axis reads: `inside` 0/1, the two neighbours (times `stride`), the weight. */
@@ -149,19 +143,7 @@ function zoomBy<D extends ImageDType>(
         for (let c = 0; c < channels; c++) dst[o + c] = fillValue;
         continue;
       }
-      const left = xs.lower[x];
-      const right = xs.upper[x];
-      const wx = xs.lerp[x];
-      for (let c = 0; c < channels; c++) {
-        const tl = src[top + left + c];
-        const tr = src[top + right + c];
-        const bl = src[bottom + left + c];
-        const br = src[bottom + right + c];
-        const t = tl + (tr - tl) * wx;
-        const b = bl + (br - bl) * wx;
-        const v = t + (b - t) * wy;
-        dst[o + c] = round ? Math.round(v) : v;
-      }
+      blendNeighbours(src, dst, o, top, bottom, xs.lower[x], xs.upper[x], xs.lerp[x], wy, channels, round);
     }
   }
   return out;

@@ -1,5 +1,5 @@
 import { integerOption } from '../core/validate.js';
-import { emptyLike, type Image, type ImageDType, imageDims } from './image.js';
+import { copyImage, emptyLike, type Image, type ImageDType, imageDims } from './image.js';
 
 const STAGE = 'rot90';
 
@@ -13,14 +13,11 @@ export function rot90<D extends ImageDType>(image: Image<D>, k = 1): Image<D> {
   const { height, width, channels } = imageDims(STAGE, image);
   integerOption(STAGE, 'k', k, {});
   const turns = ((k % 4) + 4) % 4;
+  if (turns === 0) return copyImage(image);
   const odd = turns % 2 === 1;
   const out = emptyLike(image, odd ? width : height, odd ? height : width, channels);
   const s = image.data;
   const d = out.data;
-  if (turns === 0) {
-    d.set(s);
-    return out;
-  }
   // Walk the output in order; each output pixel reads one source pixel (row y, column x), and the
   // source index moves by a fixed step along an output row.
   const outHeight = out.shape[0];

@@ -1,6 +1,9 @@
 import { invalidArgument } from '../core/errors.js';
-import { integerOption, objectOption, oneOfOption } from '../core/validate.js';
-import { emptyLike, type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { objectOption, oneOfOption } from '../core/validate.js';
+import { blendNeighbours } from './bilinear.js';
+import { fillValueOption } from './fill-value.js';
+import { checkRandom, emptyLike, type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { uniformRange } from './uniform-range.js';
 
 export type RotateInterpolation = 'bilinear' | 'nearest';
 
@@ -38,8 +41,7 @@ export function rotate<D extends ImageDType>(
   if (typeof angle !== 'number' || !Number.isFinite(angle)) {
     throw invalidArgument('angle', 'a finite number of radians', angle, 'rotate');
   }
-  const { fillValue, interpolation } = rotateOptions('rotate', image, options);
-  return rotateBy(image, angle, fillValue, interpolation);
+  return rotateBy(image, angle, rotateOptions('rotate', image, options));
 }
 
 /**
@@ -54,37 +56,29 @@ export function randomRotation<D extends ImageDType>(
   options: RotateOptions = {},
 ): Image<D> {
   imageDims('randomRotation', image);
+  checkRandom('randomRotation', rng);
   if (typeof maxAngle !== 'number' || !Number.isFinite(maxAngle) || maxAngle < 0) {
     throw invalidArgument('maxAngle', 'a non-negative finite number of radians', maxAngle, 'randomRotation');
   }
-  const { fillValue, interpolation } = rotateOptions('randomRotation', image, options);
-  const f = Math.fround;
-  const lo = f(-maxAngle);
-  const hi = f(maxAngle);
-  const angle = f(lo + f(f(hi - lo) * rng.uniformFloat32()));
-  return rotateBy(image, angle, fillValue, interpolation);
+  const settings = rotateOptions('randomRotation', image, options); // validated before the draw
+  return rotateBy(image, uniformRange(-maxAngle, maxAngle, rng), settings);
 }
 
-function rotateOptions(
-  stage: string,
-  image: Image,
-  options: unknown,
-): { fillValue: number; interpolation: RotateInterpolation } {
+interface RotateSettings {
+  fillValue: number;
+  interpolation: RotateInterpolation;
+}
+
+function rotateOptions(stage: string, image: Image, options: unknown): RotateSettings {
   const o = objectOption(stage, 'options', options);
   const interpolation = oneOfOption(stage, 'interpolation', o.interpolation, INTERPOLATIONS, 'bilinear');
-  const raw = o.fillValue ?? 0;
-  if (image.dtype === 'uint8') {
-    return { fillValue: integerOption(stage, 'fillValue', raw, { min: 0, max: 255 }), interpolation };
-  }
-  if (typeof raw !== 'number') throw invalidArgument('fillValue', 'a number', raw, stage);
-  return { fillValue: raw, interpolation };
+  return { fillValue: fillValueOption(stage, image, o.fillValue), interpolation };
 }
 
 function rotateBy<D extends ImageDType>(
   image: Image<D>,
   angle: number,
-  fillValue: number,
-  interpolation: RotateInterpolation,
+  { fillValue, interpolation }: RotateSettings,
 ): Image<D> {
   const [height, width, channels] = image.shape;
   const out = emptyLike(image, height, width, channels);
@@ -132,16 +126,7 @@ function rotateBy<D extends ImageDType>(
       const right = Math.min(x0 + 1, width - 1) * channels;
       const top = y0 * rowLength;
       const bottom = Math.min(y0 + 1, height - 1) * rowLength;
-      for (let c = 0; c < channels; c++) {
-        const tl = src[top + left + c];
-        const tr = src[top + right + c];
-        const bl = src[bottom + left + c];
-        const br = src[bottom + right + c];
-        const t = tl + (tr - tl) * wx;
-        const b = bl + (br - bl) * wx;
-        const v = t + (b - t) * wy;
-        dst[o + c] = round ? Math.round(v) : v;
-      }
+      blendNeighbours(src, dst, o, top, bottom, left, right, wx, wy, channels, round);
     }
   }
   return out;

@@ -1,6 +1,7 @@
-import { invalidArgument } from '../core/errors.js';
 import { integerOption, objectOption } from '../core/validate.js';
-import { emptyLike, type Image, type ImageDType, imageDims, type Random } from './image.js';
+import { copyBlock } from './crop.js';
+import { fillValueOption } from './fill-value.js';
+import { checkRandom, emptyLike, type Image, type ImageDType, imageDims, type Random } from './image.js';
 
 const MAX_SHIFT = 0x7fffffff;
 
@@ -29,7 +30,11 @@ export function translate<D extends ImageDType>(
   const { height, width, channels } = imageDims('translate', image);
   integerOption('translate', 'dy', dy, {});
   integerOption('translate', 'dx', dx, {});
-  const fillValue = fillValueOption('translate', image, options);
+  const fillValue = fillValueOption(
+    'translate',
+    image,
+    objectOption('translate', 'options', options).fillValue,
+  );
   return shift(image, height, width, channels, dy, dx, fillValue);
 }
 
@@ -47,22 +52,15 @@ export function randomTranslate<D extends ImageDType>(
   options: TranslateOptions = {},
 ): Image<D> {
   const { height, width, channels } = imageDims('randomTranslate', image);
+  checkRandom('randomTranslate', rng);
   // 2·max + 1 must stay a valid `below` bound (<= 2^32).
   integerOption('randomTranslate', 'maxDy', maxDy, { min: 0, max: MAX_SHIFT });
   integerOption('randomTranslate', 'maxDx', maxDx, { min: 0, max: MAX_SHIFT });
-  const fillValue = fillValueOption('randomTranslate', image, options);
+  const o = objectOption('randomTranslate', 'options', options);
+  const fillValue = fillValueOption('randomTranslate', image, o.fillValue);
   const dy = rng.below(2 * maxDy + 1) - maxDy;
   const dx = rng.below(2 * maxDx + 1) - maxDx;
   return shift(image, height, width, channels, dy, dx, fillValue);
-}
-
-function fillValueOption(stage: string, image: Image, options: TranslateOptions): number {
-  const fillValue = objectOption(stage, 'options', options).fillValue ?? 0;
-  if (image.dtype === 'uint8') {
-    return integerOption(stage, 'fillValue', fillValue, { min: 0, max: 255 });
-  }
-  if (typeof fillValue !== 'number') throw invalidArgument('fillValue', 'a number', fillValue, stage);
-  return fillValue;
 }
 
 function shift<D extends ImageDType>(
@@ -75,19 +73,12 @@ function shift<D extends ImageDType>(
   fillValue: number,
 ): Image<D> {
   const out = emptyLike(image, height, width, channels);
-  const s = image.data;
-  const d = out.data;
-  if (!Object.is(fillValue, 0)) d.fill(fillValue); // new arrays are already +0 (but -0 must be written)
+  if (!Object.is(fillValue, 0)) out.data.fill(fillValue); // new arrays are already +0 (but -0 must be written)
   // Output rows [y0, y1) and columns [x0, x1) have a source pixel; the rest keep the fill.
   const y0 = Math.min(Math.max(dy, 0), height);
   const y1 = Math.max(Math.min(height + dy, height), y0);
   const x0 = Math.min(Math.max(dx, 0), width);
   const x1 = Math.max(Math.min(width + dx, width), x0);
-  const rowLength = (x1 - x0) * channels;
-  if (rowLength === 0) return out;
-  for (let y = y0; y < y1; y++) {
-    const from = ((y - dy) * width + (x0 - dx)) * channels;
-    d.set(s.subarray(from, from + rowLength), (y * width + x0) * channels);
-  }
+  copyBlock(image, y0 - dy, x0 - dx, 0, out, y0, x0, y1 - y0, x1 - x0, channels);
   return out;
 }

@@ -59,9 +59,15 @@ function mapArrays(value: unknown, f: (a: AnyArray) => unknown): unknown {
  * `moveOwned`, an array that owns its whole buffer is moved instead of copied: the sender gives it
  * up (a worker's results, which it never reads again).
  */
-export function packChunk(values: readonly unknown[], { moveOwned = false }: { moveOwned?: boolean } = {}): PackedChunk {
+export function packChunk(
+  values: readonly unknown[],
+  { moveOwned = false }: { moveOwned?: boolean } = {},
+): PackedChunk {
   const owns = (a: AnyArray) =>
-    moveOwned && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
+    moveOwned &&
+    a.byteOffset === 0 &&
+    a.byteLength === a.buffer.byteLength &&
+    a.buffer instanceof ArrayBuffer;
   let total = 0;
   for (const v of values)
     mapArrays(v, (a) => {

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, InvalidArgumentError } from '../../src/core/errors.js';
-import { decodeImage, decodeJpeg, decodePng } from '../../src/decode/decode-image.js';
+import { decodeImage } from '../../src/decode/decode-image.js';
+import { decodeJpeg } from '../../src/decode/decode-jpeg.js';
+import { decodePng } from '../../src/decode/decode-png.js';
 import { configureSharpForStreaming } from '../../src/decode/sharp-config.js';
 import { describeBytes, readJpegHeader, readPngHeader, sniffFormat } from '../../src/decode/sniff-format.js';
 import {

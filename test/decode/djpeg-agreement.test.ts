@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeJpeg } from '../../src/decode/decode-image.js';
+import { decodeJpeg } from '../../src/decode/decode-jpeg.js';
 import { fractionOver, maxAbsDiff, meanAbsDiff, parsePnm } from './image-fixtures.js';
 
 /**

@@ -3,44 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { CounterRng } from '../../src/core/rng.js';
 import { adjustBrightness, randomBrightness } from '../../src/image/adjust-brightness.js';
-import type { Image } from '../../src/image/image.js';
+import type { Image, Random } from '../../src/image/image.js';
+import {
+  ALL_LEVELS,
+  expectOneUniformDraw,
+  expectReproducible,
+  expectRngRejected,
+  expectUniformDraws,
+  f32,
+  imageArb,
+  u8,
+} from '../helpers/image.js';
 
-const u8 = (shape: number[], data: number[]): Image<'uint8'> => ({
-  dtype: 'uint8',
-  shape,
-  data: Uint8Array.from(data),
-});
-const f32 = (shape: number[], data: number[]): Image<'float32'> => ({
-  dtype: 'float32',
-  shape,
-  data: Float32Array.from(data),
-});
-const ALL_LEVELS = Array.from({ length: 256 }, (_, x) => x);
-
-const dims = fc.record({
-  h: fc.integer({ min: 1, max: 5 }),
-  w: fc.integer({ min: 1, max: 5 }),
-  c: fc.integer({ min: 1, max: 4 }),
-});
-const floatImage = dims.chain(({ h, w, c }) =>
-  fc
-    .float32Array({ minLength: h * w * c, maxLength: h * w * c, min: -1000, max: 1000, noNaN: true })
-    .map((data): Image<'float32'> => ({ dtype: 'float32', shape: [h, w, c], data })),
-);
-const uint8Image = dims.chain(({ h, w, c }) =>
-  fc
-    .uint8Array({ minLength: h * w * c, maxLength: h * w * c })
-    .map((data): Image<'uint8'> => ({ dtype: 'uint8', shape: [h, w, c], data })),
-);
-
-/** Upper critical value of chi-square with 9 degrees of freedom at p = 1e-6. */
-const CHI2_9_P1E6 = 44.81;
-
-function chiSquare(counts: readonly number[]): number {
-  const total = counts.reduce((a, b) => a + b, 0);
-  const expected = total / counts.length;
-  return counts.reduce((acc, c) => acc + (c - expected) ** 2 / expected, 0);
-}
+const shape = { maxSide: 5, channels: fc.integer({ min: 1, max: 4 }) };
+const floatImage = imageArb({ ...shape, dtypes: ['float32'], min: -1000, max: 1000 });
+const uint8Image = imageArb({ ...shape, dtypes: ['uint8'] });
 
 describe('adjustBrightness on float32 images', () => {
   it('adds delta without clipping, whatever the range', () => {
@@ -128,14 +105,8 @@ describe('adjustBrightness edge cases', () => {
 describe('randomBrightness', () => {
   it('draws exactly one float32 uniform per image and applies adjustBrightness with it', () => {
     const image = u8([3, 2, 3], [0, 10, 50, 100, 150, 200, 250, 255, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11]);
-    const rng = new CounterRng(11, 'test');
-    const twin = new CounterRng(11, 'test');
-    const out = randomBrightness(image, 0.3, rng);
-    const hi = Math.fround(0.3);
-    const delta = Math.fround(Math.fround(Math.fround(2 * hi) * twin.uniformFloat32()) - hi);
-    expect(Array.from(out.data)).toEqual(Array.from(adjustBrightness(image, delta).data));
-    // Both generators are at the same position: the op took one draw, not one per pixel.
-    expect(rng.nextUint32()).toBe(twin.nextUint32());
+    const random = (rng: Random) => randomBrightness(image, 0.3, rng);
+    expectOneUniformDraw(11, [-0.3, 0.3], random, (delta) => adjustBrightness(image, delta));
   });
 
   it('shifts every pixel of an image by the same delta', () => {
@@ -146,9 +117,7 @@ describe('randomBrightness', () => {
 
   it('gives the same result for the same seed and different results across draws', () => {
     const image = f32([2, 2, 1], [0.1, 0.2, 0.3, 0.4]);
-    const a = randomBrightness(image, 0.2, new CounterRng(5, 'test'));
-    const b = randomBrightness(image, 0.2, new CounterRng(5, 'test'));
-    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    expectReproducible(5, (rng) => randomBrightness(image, 0.2, rng));
     const rng = new CounterRng(5, 'test');
     const first = randomBrightness(image, 0.2, rng);
     const second = randomBrightness(image, 0.2, rng);
@@ -160,22 +129,14 @@ describe('randomBrightness', () => {
     const n = 4000;
     const rng = new CounterRng(2024, 'test');
     const image = f32([1, 1, 1], [0]);
-    const counts = new Array(10).fill(0);
-    let sum = 0;
-    let sumOfSquares = 0;
-    for (let i = 0; i < n; i++) {
-      const delta = randomBrightness(image, maxDelta, rng).data[0];
-      expect(delta).toBeGreaterThanOrEqual(-Math.fround(maxDelta));
-      expect(delta).toBeLessThanOrEqual(Math.fround(maxDelta));
-      counts[Math.min(9, Math.floor(((delta + maxDelta) / (2 * maxDelta)) * 10))]++;
-      sum += delta;
-      sumOfSquares += delta * delta;
-    }
-    // Uniform on [-m, m): mean 0 (standard error m/√(3n) ≈ 0.0037), variance m²/3.
-    expect(Math.abs(sum / n)).toBeLessThan(0.025);
+    const deltas = Array.from({ length: n }, () => randomBrightness(image, maxDelta, rng).data[0]);
+    // Within ±f32(maxDelta) exactly; uniform on [-m, m): mean 0 (standard error m/√(3n) ≈ 0.0037).
+    const slack = Math.fround(maxDelta) - maxDelta;
+    expectUniformDraws(deltas, -maxDelta, maxDelta, { slack, meanTolerance: 0.025 });
+    // Variance m²/3.
+    const sumOfSquares = deltas.reduce((acc, d) => acc + d * d, 0);
     expect(sumOfSquares / n).toBeGreaterThan((0.9 * (maxDelta * maxDelta)) / 3);
     expect(sumOfSquares / n).toBeLessThan((1.1 * (maxDelta * maxDelta)) / 3);
-    expect(chiSquare(counts)).toBeLessThan(CHI2_9_P1E6);
   });
 
   it('is the identity for maxDelta 0', () => {
@@ -223,5 +184,9 @@ describe('brightness errors', () => {
     );
     const wrongLength = { dtype: 'uint8', shape: [2, 2, 1], data: new Uint8Array(3) } as Image;
     expect(() => adjustBrightness(wrongLength, 0.1)).toThrow(/Expected data of length 4/);
+  });
+
+  it('rejects an rng that is not a Random, before drawing', () => {
+    expectRngRejected('randomBrightness', (rng) => randomBrightness(image, 0.1, rng));
   });
 });

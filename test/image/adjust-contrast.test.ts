@@ -1,35 +1,32 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { CounterRng } from '../../src/core/rng.js';
 import { adjustContrast, randomContrast, randomFactor } from '../../src/image/adjust-contrast.js';
-import type { Image } from '../../src/image/image.js';
+import type { Image, Random } from '../../src/image/image.js';
+import {
+  ALL_LEVELS,
+  errorOf,
+  expectOneUniformDraw,
+  expectReproducible,
+  expectRngRejected,
+  expectUniformDraws,
+  f32,
+  imageArb,
+  maxAbsDiff,
+  u8,
+  useTfCpu,
+} from '../helpers/image.js';
 
-const u8 = (shape: number[], data: number[]): Image<'uint8'> => ({
-  dtype: 'uint8',
-  shape,
-  data: Uint8Array.from(data),
-});
-const f32 = (shape: number[], data: number[]): Image<'float32'> => ({
-  dtype: 'float32',
-  shape,
-  data: Float32Array.from(data),
-});
-const ALL_LEVELS = Array.from({ length: 256 }, (_, x) => x);
-
-const dims = fc.record({
-  h: fc.integer({ min: 1, max: 7 }),
-  w: fc.integer({ min: 1, max: 7 }),
-  c: fc.integer({ min: 1, max: 4 }),
-});
 /** Float images with values in [0, 1]. */
-const unitImage = dims.chain(({ h, w, c }) =>
-  fc
-    .float32Array({ minLength: h * w * c, maxLength: h * w * c, min: 0, max: 1, noNaN: true })
-    .map((data): Image<'float32'> => ({ dtype: 'float32', shape: [h, w, c], data })),
-);
+const unitImage = imageArb({
+  maxSide: 7,
+  channels: fc.integer({ min: 1, max: 4 }),
+  dtypes: ['float32'],
+  min: 0,
+  max: 1,
+});
 
 /** Per-channel float64 means of an HWC image. */
 function channelMeans(image: Image): number[] {
@@ -40,26 +37,7 @@ function channelMeans(image: Image): number[] {
   return sums.map((s) => s / pixels);
 }
 
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
-const CHI2_9_P1E6 = 44.81;
-
-function chiSquare(counts: readonly number[]): number {
-  const total = counts.reduce((a, b) => a + b, 0);
-  const expected = total / counts.length;
-  return counts.reduce((acc, c) => acc + (c - expected) ** 2 / expected, 0);
-}
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+useTfCpu();
 
 describe('adjustContrast on float32 images', () => {
   it('scales each value around its channel mean, without clipping', () => {
@@ -107,9 +85,7 @@ describe('adjustContrast on float32 images', () => {
   it('is the identity for factor 1 within 1e-5 (property)', () => {
     fc.assert(
       fc.property(unitImage, (image) => {
-        const out = adjustContrast(image, 1).data;
-        for (let i = 0; i < out.length; i++)
-          expect(Math.abs(out[i] - image.data[i])).toBeLessThanOrEqual(1e-5);
+        expect(maxAbsDiff(adjustContrast(image, 1).data, image.data)).toBeLessThanOrEqual(1e-5);
       }),
     );
   });
@@ -166,20 +142,13 @@ describe('adjustContrast edge cases', () => {
 describe('randomContrast', () => {
   it('draws one factor in [lower, upper) per image and applies adjustContrast with it', () => {
     const image = u8([2, 3, 3], [0, 10, 50, 100, 150, 200, 250, 255, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11]);
-    const rng = new CounterRng(21, 'test');
-    const twin = new CounterRng(21, 'test');
-    const out = randomContrast(image, 0.2, 1.8, rng);
-    const lo = Math.fround(0.2);
-    const factor = Math.fround(Math.fround(Math.fround(Math.fround(1.8) - lo) * twin.uniformFloat32()) + lo);
-    expect(Array.from(out.data)).toEqual(Array.from(adjustContrast(image, factor).data));
-    expect(rng.nextUint32()).toBe(twin.nextUint32());
+    const random = (rng: Random) => randomContrast(image, 0.2, 1.8, rng);
+    expectOneUniformDraw(21, [0.2, 1.8], random, (factor) => adjustContrast(image, factor));
   });
 
   it('gives the same result for the same seed', () => {
     const image = f32([2, 2, 1], [0.1, 0.2, 0.3, 0.9]);
-    const a = randomContrast(image, 0.5, 1.5, new CounterRng(8, 'test'));
-    const b = randomContrast(image, 0.5, 1.5, new CounterRng(8, 'test'));
-    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    expectReproducible(8, (rng) => randomContrast(image, 0.5, 1.5, rng));
   });
 
   it('draws factors uniformly from [lower, upper)', () => {
@@ -188,19 +157,12 @@ describe('randomContrast', () => {
     const n = 4000;
     const rng = new CounterRng(77, 'test');
     const image = f32([1, 2, 1], [0, 1]);
-    const counts = new Array(10).fill(0);
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
+    const factors = Array.from({ length: n }, () => {
       const out = randomContrast(image, lower, upper, rng).data;
-      const factor = out[1] - out[0];
-      expect(factor).toBeGreaterThanOrEqual(lower - 1e-6);
-      expect(factor).toBeLessThanOrEqual(upper + 1e-6);
-      counts[Math.max(0, Math.min(9, Math.floor(((factor - lower) / (upper - lower)) * 10)))]++;
-      sum += factor;
-    }
+      return out[1] - out[0];
+    });
     // Mean (lower + upper)/2 = 1, standard error (upper − lower)/√(12n) ≈ 0.0064.
-    expect(Math.abs(sum / n - 1)).toBeLessThan(0.04);
-    expect(chiSquare(counts)).toBeLessThan(CHI2_9_P1E6);
+    expectUniformDraws(factors, lower, upper, { slack: 1e-6, meanTolerance: 0.04 });
   });
 });
 
@@ -222,10 +184,9 @@ describe('contrast errors', () => {
       'randomContrast: Expected a finite number > lower (0.5) for upper but received 0.5',
     );
     expect(() => randomContrast(image, 0.5, 0.2, rng)).toThrow(/for upper but received 0.2$/);
-    const error = captureError(() => randomContrast(image, 0.5, 0.2, rng));
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    expect((error as InvalidArgumentError).parameter).toBe('upper');
-    expect((error as InvalidArgumentError).stage).toBe('randomContrast');
+    const error = errorOf(() => randomContrast(image, 0.5, 0.2, rng));
+    expect(error.parameter).toBe('upper');
+    expect(error.stage).toBe('randomContrast');
   });
 
   it('rejects a negative lower (TF: "lower must be non-negative.")', () => {
@@ -254,5 +215,9 @@ describe('contrast errors', () => {
     expect(() => randomContrast(notImage, 0, 1, rng)).toThrow(
       /^randomContrast: Expected a uint8 or float32 image/,
     );
+  });
+
+  it('rejects an rng that is not a Random, before drawing', () => {
+    expectRngRejected('randomContrast', (rng) => randomContrast(image, 0.5, 1.5, rng));
   });
 });

@@ -4,36 +4,27 @@ import { InvalidArgumentError } from '../../src/core/errors.js';
 import { CounterRng } from '../../src/core/rng.js';
 import { adjustHue, randomHue } from '../../src/image/adjust-hue.js';
 import type { Image } from '../../src/image/image.js';
+import {
+  expectOneUniformDraw,
+  expectReproducible,
+  expectRgbRequired,
+  expectRngRejected,
+  expectUniformDraws,
+  f32,
+  maxAbsDiff,
+  pixel,
+  rgbImageArb,
+  u8,
+} from '../helpers/image.js';
 
-const u8 = (shape: number[], data: number[]): Image<'uint8'> => ({
-  dtype: 'uint8',
-  shape,
-  data: Uint8Array.from(data),
-});
-const f32 = (shape: number[], data: number[]): Image<'float32'> => ({
-  dtype: 'float32',
-  shape,
-  data: Float32Array.from(data),
-});
-const pixel = (r: number, g: number, b: number) => f32([1, 1, 3], [r, g, b]);
-
-const rgbDims = fc.record({ h: fc.integer({ min: 1, max: 5 }), w: fc.integer({ min: 1, max: 5 }) });
 /** RGB float images with values in [0, 1]. */
-const unitImage = rgbDims.chain(({ h, w }) =>
-  fc
-    .float32Array({ minLength: h * w * 3, maxLength: h * w * 3, min: 0, max: 1, noNaN: true })
-    .map((data): Image<'float32'> => ({ dtype: 'float32', shape: [h, w, 3], data })),
-);
+const unitImage = rgbImageArb('float32', { min: 0, max: 1 });
 /**
  * RGB float images with any values, subnormals included, up to ±1e38 (beyond that max − min can
  * overflow float32, in TF as here).
  */
 const LIMIT = Math.fround(1e38);
-const anyFiniteImage = rgbDims.chain(({ h, w }) =>
-  fc
-    .float32Array({ minLength: h * w * 3, maxLength: h * w * 3, min: -LIMIT, max: LIMIT, noNaN: true })
-    .map((data): Image<'float32'> => ({ dtype: 'float32', shape: [h, w, 3], data })),
-);
+const anyFiniteImage = rgbImageArb('float32', { min: -LIMIT, max: LIMIT });
 const delta = fc.double({ min: -1, max: 1, noNaN: true });
 
 /** Hue of an RGB triple in turns [0, 1), float64 (NaN for greys). */
@@ -53,14 +44,6 @@ const hueDistance = (a: number, b: number) => {
   const d = Math.abs(a - b) % 1;
   return Math.min(d, 1 - d);
 };
-
-const CHI2_9_P1E6 = 44.81;
-
-function chiSquare(counts: readonly number[]): number {
-  const total = counts.reduce((a, b) => a + b, 0);
-  const expected = total / counts.length;
-  return counts.reduce((acc, c) => acc + (c - expected) ** 2 / expected, 0);
-}
 
 describe('adjustHue on float32 images', () => {
   it('rotates red by a third of a turn to green, and by −1/6 to magenta', () => {
@@ -88,9 +71,7 @@ describe('adjustHue on float32 images', () => {
   it('is the identity for delta 0 within 1e-4 (property)', () => {
     fc.assert(
       fc.property(unitImage, (image) => {
-        const out = adjustHue(image, 0).data;
-        for (let i = 0; i < out.length; i++)
-          expect(Math.abs(out[i] - image.data[i])).toBeLessThanOrEqual(1e-4);
+        expect(maxAbsDiff(adjustHue(image, 0).data, image.data)).toBeLessThanOrEqual(1e-4);
       }),
     );
   });
@@ -158,13 +139,8 @@ describe('adjustHue on uint8 images', () => {
   });
 
   it('is the identity for delta 0 and for a full turn (property)', () => {
-    const uint8Image = rgbDims.chain(({ h, w }) =>
-      fc
-        .uint8Array({ minLength: h * w * 3, maxLength: h * w * 3 })
-        .map((data): Image<'uint8'> => ({ dtype: 'uint8', shape: [h, w, 3], data })),
-    );
     fc.assert(
-      fc.property(uint8Image, fc.constantFrom(0, 1, -1), (image, d) => {
+      fc.property(rgbImageArb('uint8'), fc.constantFrom(0, 1, -1), (image, d) => {
         expect(Array.from(adjustHue(image, d).data)).toEqual(Array.from(image.data));
       }),
     );
@@ -188,20 +164,17 @@ describe('adjustHue edge cases', () => {
 describe('randomHue', () => {
   it('draws one delta in [−maxDelta, maxDelta) per image and applies adjustHue with it', () => {
     const image = u8([2, 2, 3], [255, 0, 0, 10, 200, 30, 90, 90, 90, 40, 80, 160]);
-    const rng = new CounterRng(41, 'test');
-    const twin = new CounterRng(41, 'test');
-    const out = randomHue(image, 0.3, rng);
-    const hi = Math.fround(0.3);
-    const d = Math.fround(Math.fround(Math.fround(2 * hi) * twin.uniformFloat32()) - hi);
-    expect(Array.from(out.data)).toEqual(Array.from(adjustHue(image, d).data));
-    expect(rng.nextUint32()).toBe(twin.nextUint32());
+    expectOneUniformDraw(
+      41,
+      [-0.3, 0.3],
+      (rng) => randomHue(image, 0.3, rng),
+      (d) => adjustHue(image, d),
+    );
   });
 
   it('gives the same result for the same seed', () => {
     const image = f32([1, 2, 3], [0.9, 0.3, 0.1, 0.2, 0.4, 0.8]);
-    const a = randomHue(image, 0.5, new CounterRng(6, 'test'));
-    const b = randomHue(image, 0.5, new CounterRng(6, 'test'));
-    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    expectReproducible(6, (rng) => randomHue(image, 0.5, rng));
   });
 
   it('is the identity for maxDelta 0', () => {
@@ -215,19 +188,13 @@ describe('randomHue', () => {
     const n = 4000;
     const rng = new CounterRng(123, 'test');
     const image = pixel(1, 0, 0);
-    const counts = new Array(10).fill(0);
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
+    const deltas = Array.from({ length: n }, () => {
       const [r, g, b] = randomHue(image, maxDelta, rng).data;
-      let d = hueOf(r, g, b);
-      if (d >= 0.5) d -= 1;
-      expect(Math.abs(d)).toBeLessThanOrEqual(maxDelta + 1e-6);
-      counts[Math.max(0, Math.min(9, Math.floor(((d + maxDelta) / (2 * maxDelta)) * 10)))]++;
-      sum += d;
-    }
+      const d = hueOf(r, g, b);
+      return d >= 0.5 ? d - 1 : d;
+    });
     // Mean 0, standard error 0.8/√(12n) ≈ 0.0037.
-    expect(Math.abs(sum / n)).toBeLessThan(0.025);
-    expect(chiSquare(counts)).toBeLessThan(CHI2_9_P1E6);
+    expectUniformDraws(deltas, -maxDelta, maxDelta, { slack: 1e-6, meanTolerance: 0.025 });
   });
 });
 
@@ -235,15 +202,8 @@ describe('hue errors', () => {
   const rng = new CounterRng(1, 'test');
 
   it('requires exactly 3 channels', () => {
-    for (const channels of [1, 4]) {
-      const image = u8([2, 1, channels], new Array(2 * channels).fill(9));
-      const bad = () => adjustHue(image, 0.1);
-      expect(bad).toThrow(InvalidArgumentError);
-      expect(bad).toThrow(
-        `adjustHue: Expected an RGB image with 3 channels for image but received "a uint8 image of shape [2, 1, ${channels}]"`,
-      );
-      expect(() => randomHue(image, 0.1, rng)).toThrow(/^randomHue: Expected an RGB image with 3 channels/);
-    }
+    expectRgbRequired('adjustHue', 'uint8', (image) => adjustHue(image, 0.1));
+    expectRgbRequired('randomHue', 'uint8', (image) => randomHue(image, 0.1, rng));
   });
 
   it('rejects a delta outside [−1, 1] or not a number', () => {
@@ -267,5 +227,9 @@ describe('hue errors', () => {
     expect(() => adjustHue(null as unknown as Image, 0)).toThrow(
       /^adjustHue: Expected a uint8 or float32 image/,
     );
+  });
+
+  it('rejects an rng that is not a Random, before drawing', () => {
+    expectRngRejected('randomHue', (rng) => randomHue(pixel(1, 0, 0), 0.1, rng));
   });
 });

@@ -1,49 +1,31 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
 import { CounterRng } from '../../src/core/rng.js';
 import { adjustSaturation, randomSaturation } from '../../src/image/adjust-saturation.js';
-import type { Image } from '../../src/image/image.js';
+import type { Image, Random } from '../../src/image/image.js';
+import {
+  expectOneUniformDraw,
+  expectReproducible,
+  expectRgbRequired,
+  expectRngRejected,
+  expectUniformDraws,
+  f32,
+  maxAbsDiff,
+  pixel,
+  rgbImageArb,
+  u8,
+} from '../helpers/image.js';
 
-const u8 = (shape: number[], data: number[]): Image<'uint8'> => ({
-  dtype: 'uint8',
-  shape,
-  data: Uint8Array.from(data),
-});
-const f32 = (shape: number[], data: number[]): Image<'float32'> => ({
-  dtype: 'float32',
-  shape,
-  data: Float32Array.from(data),
-});
-const pixel = (r: number, g: number, b: number) => f32([1, 1, 3], [r, g, b]);
-
-const rgbDims = fc.record({ h: fc.integer({ min: 1, max: 5 }), w: fc.integer({ min: 1, max: 5 }) });
 /** RGB float images with values in [0, 1] (min, max and values near them included). */
-const unitImage = rgbDims.chain(({ h, w }) =>
-  fc
-    .float32Array({ minLength: h * w * 3, maxLength: h * w * 3, min: 0, max: 1, noNaN: true })
-    .map((data): Image<'float32'> => ({ dtype: 'float32', shape: [h, w, 3], data })),
-);
+const unitImage = rgbImageArb('float32', { min: 0, max: 1 });
 /** RGB float images with any finite values, subnormals and huge ones included. */
-const anyFiniteImage = rgbDims.chain(({ h, w }) =>
-  fc
-    .float32Array({ minLength: h * w * 3, maxLength: h * w * 3, noNaN: true, noDefaultInfinity: true })
-    .map((data): Image<'float32'> => ({ dtype: 'float32', shape: [h, w, 3], data })),
-);
+const anyFiniteImage = rgbImageArb('float32');
 
 /** HSV saturation (max − min)/max of the pixel at `i`, in float64. */
 function saturationAt(data: ArrayLike<number>, i: number): number {
   const max = Math.max(data[i], data[i + 1], data[i + 2]);
   const min = Math.min(data[i], data[i + 1], data[i + 2]);
   return max > 0 ? (max - min) / max : 0;
-}
-
-const CHI2_9_P1E6 = 44.81;
-
-function chiSquare(counts: readonly number[]): number {
-  const total = counts.reduce((a, b) => a + b, 0);
-  const expected = total / counts.length;
-  return counts.reduce((acc, c) => acc + (c - expected) ** 2 / expected, 0);
 }
 
 describe('adjustSaturation on float32 images', () => {
@@ -106,9 +88,7 @@ describe('adjustSaturation on float32 images', () => {
   it('is the identity for factor 1 within 1e-4 on [0, 1] images (property)', () => {
     fc.assert(
       fc.property(unitImage, (image) => {
-        const out = adjustSaturation(image, 1).data;
-        for (let i = 0; i < out.length; i++)
-          expect(Math.abs(out[i] - image.data[i])).toBeLessThanOrEqual(1e-4);
+        expect(maxAbsDiff(adjustSaturation(image, 1).data, image.data)).toBeLessThanOrEqual(1e-4);
       }),
     );
   });
@@ -154,13 +134,8 @@ describe('adjustSaturation on uint8 images', () => {
   });
 
   it('is the identity for factor 1 on uint8 images (property)', () => {
-    const uint8Image = rgbDims.chain(({ h, w }) =>
-      fc
-        .uint8Array({ minLength: h * w * 3, maxLength: h * w * 3 })
-        .map((data): Image<'uint8'> => ({ dtype: 'uint8', shape: [h, w, 3], data })),
-    );
     fc.assert(
-      fc.property(uint8Image, (image) => {
+      fc.property(rgbImageArb('uint8'), (image) => {
         expect(Array.from(adjustSaturation(image, 1).data)).toEqual(Array.from(image.data));
       }),
     );
@@ -179,20 +154,13 @@ describe('adjustSaturation edge cases', () => {
 describe('randomSaturation', () => {
   it('draws one factor in [lower, upper) per image and applies adjustSaturation with it', () => {
     const image = u8([2, 2, 3], [255, 0, 0, 10, 200, 30, 90, 90, 90, 40, 80, 160]);
-    const rng = new CounterRng(31, 'test');
-    const twin = new CounterRng(31, 'test');
-    const out = randomSaturation(image, 0.5, 1.5, rng);
-    const lo = Math.fround(0.5);
-    const factor = Math.fround(Math.fround(Math.fround(Math.fround(1.5) - lo) * twin.uniformFloat32()) + lo);
-    expect(Array.from(out.data)).toEqual(Array.from(adjustSaturation(image, factor).data));
-    expect(rng.nextUint32()).toBe(twin.nextUint32());
+    const random = (rng: Random) => randomSaturation(image, 0.5, 1.5, rng);
+    expectOneUniformDraw(31, [0.5, 1.5], random, (factor) => adjustSaturation(image, factor));
   });
 
   it('gives the same result for the same seed', () => {
     const image = f32([1, 2, 3], [0.9, 0.3, 0.1, 0.2, 0.4, 0.8]);
-    const a = randomSaturation(image, 0, 2, new CounterRng(4, 'test'));
-    const b = randomSaturation(image, 0, 2, new CounterRng(4, 'test'));
-    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    expectReproducible(4, (rng) => randomSaturation(image, 0, 2, rng));
   });
 
   it('draws factors uniformly from [lower, upper)', () => {
@@ -201,18 +169,12 @@ describe('randomSaturation', () => {
     const n = 4000;
     const rng = new CounterRng(99, 'test');
     const image = pixel(1, 0.875, 0.75);
-    const counts = new Array(10).fill(0);
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      const factor = 4 * (1 - Math.min(...randomSaturation(image, lower, upper, rng).data));
-      expect(factor).toBeGreaterThanOrEqual(lower - 1e-5);
-      expect(factor).toBeLessThanOrEqual(upper + 1e-5);
-      counts[Math.max(0, Math.min(9, Math.floor(((factor - lower) / (upper - lower)) * 10)))]++;
-      sum += factor;
-    }
+    const factors = Array.from(
+      { length: n },
+      () => 4 * (1 - Math.min(...randomSaturation(image, lower, upper, rng).data)),
+    );
     // Mean 1.6, standard error 2.8/√(12n) ≈ 0.013.
-    expect(Math.abs(sum / n - 1.6)).toBeLessThan(0.08);
-    expect(chiSquare(counts)).toBeLessThan(CHI2_9_P1E6);
+    expectUniformDraws(factors, lower, upper, { slack: 1e-5, meanTolerance: 0.08 });
   });
 });
 
@@ -220,15 +182,8 @@ describe('saturation errors', () => {
   const rng = new CounterRng(1, 'test');
 
   it('requires exactly 3 channels', () => {
-    for (const channels of [1, 4]) {
-      const image = f32([1, 1, channels], new Array(channels).fill(0.5));
-      const bad = () => adjustSaturation(image, 1);
-      expect(bad).toThrow(InvalidArgumentError);
-      expect(bad).toThrow(
-        `adjustSaturation: Expected an RGB image with 3 channels for image but received "a float32 image of shape [1, 1, ${channels}]"`,
-      );
-      expect(() => randomSaturation(image, 0, 1, rng)).toThrow(/^randomSaturation: Expected an RGB image/);
-    }
+    expectRgbRequired('adjustSaturation', 'float32', (image) => adjustSaturation(image, 1));
+    expectRgbRequired('randomSaturation', 'float32', (image) => randomSaturation(image, 0, 1, rng));
   });
 
   it('rejects a non-finite or non-number factor', () => {
@@ -253,5 +208,9 @@ describe('saturation errors', () => {
     expect(() => adjustSaturation({} as Image, 1)).toThrow(
       /^adjustSaturation: Expected a uint8 or float32 image/,
     );
+  });
+
+  it('rejects an rng that is not a Random, before drawing', () => {
+    expectRngRejected('randomSaturation', (rng) => randomSaturation(pixel(1, 0, 0), 0.5, 1.5, rng));
   });
 });

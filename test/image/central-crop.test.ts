@@ -1,28 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { describe, expect, it } from 'vitest';
 import { centralCrop } from '../../src/image/central-crop.js';
 import { crop } from '../../src/image/crop.js';
 import type { Image } from '../../src/image/image.js';
-
-/** A random HWC image: 1..8 x 1..8, 1, 3 or 4 channels, uint8 or finite float32. */
-const arbImage = fc
-  .record({
-    height: fc.integer({ min: 1, max: 8 }),
-    width: fc.integer({ min: 1, max: 8 }),
-    channels: fc.constantFrom(1, 3, 4),
-    dtype: fc.constantFrom('uint8' as const, 'float32' as const),
-  })
-  .chain(({ height, width, channels, dtype }) => {
-    const n = height * width * channels;
-    const data =
-      dtype === 'uint8'
-        ? fc.uint8Array({ minLength: n, maxLength: n })
-        : fc.float32Array({ minLength: n, maxLength: n, noNaN: true, noDefaultInfinity: true });
-    return data.map((d) => ({ dtype, shape: [height, width, channels], data: d }) as Image);
-  });
+import {
+  arbImage,
+  expectAgrees,
+  expectCopy,
+  expectInvalidArgument,
+  indexImage,
+  useTfCpu,
+} from '../helpers/image.js';
 
 /**
  * A fraction in (0, 1]: arbitrary doubles, plus 1 and small values. Below about 1e-16, S - S·f rounds
@@ -33,43 +22,10 @@ const arbFraction = fc.oneof(
   fc.constantFrom(1, 0.5, 0.875, 1e-9),
 );
 
-function indexImage(height: number, width: number, channels: number): Image<'float32'> {
-  const data = Float32Array.from({ length: height * width * channels }, (_, i) => i);
-  return { dtype: 'float32', shape: [height, width, channels], data };
-}
+const rampImage = (height: number, width: number, channels: number) =>
+  indexImage('float32', height, width, channels);
 
-function toTf(image: Image): tf.Tensor3D {
-  const [h, w, c] = image.shape;
-  return image.dtype === 'uint8'
-    ? tf.tensor3d(Int32Array.from(image.data), [h, w, c], 'int32')
-    : tf.tensor3d(image.data as Float32Array, [h, w, c], 'float32');
-}
-
-function expectAgrees(ours: Image, theirs: tf.Tensor): void {
-  expect(ours.shape).toEqual(theirs.shape);
-  const want = theirs.dataSync();
-  expect(ours.data.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(ours.data[i] - (want[i] as number)) <= 1e-4)) {
-      throw new Error(`element ${i}: ${ours.data[i]} != ${want[i]}`);
-    }
-  }
-}
-
-function errorOf(call: () => unknown): InvalidArgumentError {
-  try {
-    call();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidArgumentError);
-    return e as InvalidArgumentError;
-  }
-  throw new Error('Expected a throw');
-}
-
-beforeAll(async () => {
-  tf.env().set('IS_TEST', true); // silences the "install the node backend" banner
-  await tf.setBackend('cpu');
-});
+useTfCpu();
 
 describe('centralCrop', () => {
   it.each([
@@ -81,20 +37,20 @@ describe('centralCrop', () => {
     [7, 1e-9, 3, 1],
     [1, 0.5, 0, 1],
   ])('S = %d, f = %d: start %d, size %d on both axes', (size, fraction, start, cropped) => {
-    const image = indexImage(size, size, 2);
+    const image = rampImage(size, size, 2);
     const out = centralCrop(image, fraction);
     expect(out.shape).toEqual([cropped, cropped, 2]);
     expect(out).toEqual(crop(image, start, start, cropped, cropped));
   });
 
   it('like TF, a fraction so small that S - S·f rounds to S leaves an even axis empty', () => {
-    expect(centralCrop(indexImage(4, 5, 3), 1e-17).shape).toEqual([0, 1, 3]);
+    expect(centralCrop(rampImage(4, 5, 3), 1e-17).shape).toEqual([0, 1, 3]);
   });
 
   it('treats each axis on its own', () => {
-    const out = centralCrop(indexImage(5, 8, 1), 0.5);
+    const out = centralCrop(rampImage(5, 8, 1), 0.5);
     expect(out.shape).toEqual([3, 4, 1]);
-    expect(out).toEqual(crop(indexImage(5, 8, 1), 1, 2, 3, 4));
+    expect(out).toEqual(crop(rampImage(5, 8, 1), 1, 2, 3, 4));
   });
 
   it('keeps a centred window with S·f <= size < S·f + 2 on each axis, input untouched (property)', () => {
@@ -126,14 +82,8 @@ describe('centralCrop', () => {
         // tf.image.central_crop: to_int32((S - S * f) / 2) in double, size = S - 2 * start
         const startY = Math.trunc((height - height * f) / 2);
         const startX = Math.trunc((width - width * f) / 2);
-        tf.tidy(() => {
-          const want = tf.slice(
-            toTf(image),
-            [startY, startX, 0],
-            [height - 2 * startY, width - 2 * startX, -1],
-          );
-          expectAgrees(centralCrop(image, f), want);
-        });
+        const size = [height - 2 * startY, width - 2 * startX, -1];
+        expectAgrees(centralCrop(image, f), image, (t) => tf.slice(t, [startY, startX, 0], size));
       }),
       { numRuns: 60 },
     );
@@ -142,15 +92,16 @@ describe('centralCrop', () => {
   it('f = 1 returns a copy, not the input', () => {
     const image: Image<'uint8'> = { dtype: 'uint8', shape: [2, 1, 1], data: Uint8Array.of(3, 4) };
     const out = centralCrop(image, 1);
-    expect(out).toEqual(image);
+    expectCopy(out, image);
     expect(out).not.toBe(image);
-    expect(out.data.buffer).not.toBe(image.data.buffer);
   });
 
   it('rejects a non-image', () => {
-    const e = errorOf(() => centralCrop(null as unknown as Image, 0.5));
-    expect(e.parameter).toBe('image');
-    expect(e.message).toMatch(/^centralCrop: Expected a uint8 or float32 image tensor .* but received null$/);
+    expectInvalidArgument(
+      () => centralCrop(null as unknown as Image, 0.5),
+      'image',
+      /^centralCrop: Expected a uint8 or float32 image tensor .* but received null$/,
+    );
   });
 
   it.each([
@@ -161,9 +112,9 @@ describe('centralCrop', () => {
     [Number.POSITIVE_INFINITY, 'Infinity'],
     ['0.5', '"0.5"'],
   ])('rejects centralFraction %s', (f, received) => {
-    const e = errorOf(() => centralCrop(indexImage(4, 4, 1), f as number));
-    expect(e.parameter).toBe('centralFraction');
-    expect(e.message).toBe(
+    expectInvalidArgument(
+      () => centralCrop(rampImage(4, 4, 1), f as number),
+      'centralFraction',
       `centralCrop: Expected a number within (0, 1] for centralFraction but received ${received}`,
     );
   });

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import {
   convertImageDtype,
@@ -10,23 +9,9 @@ import {
   imageFromFloats,
   UINT8_TO_FLOAT32,
 } from '../../src/image/convert-image-dtype.js';
-import type { Image } from '../../src/image/image.js';
+import { ALL_LEVELS, f32, u8, useTfCpu } from '../helpers/image.js';
 
-const u8 = (shape: number[], data: number[]): Image<'uint8'> => ({
-  dtype: 'uint8',
-  shape,
-  data: Uint8Array.from(data),
-});
-const f32 = (shape: number[], data: number[]): Image<'float32'> => ({
-  dtype: 'float32',
-  shape,
-  data: Float32Array.from(data),
-});
-const ALL_LEVELS = Array.from({ length: 256 }, (_, x) => x);
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+useTfCpu();
 
 describe('convertImageDtype uint8 → float32', () => {
   it('scales by float32(1/255), so 0 → 0 and 255 → exactly 1', () => {

@@ -1,27 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { describe, expect, it } from 'vitest';
 import { copyBlock, crop } from '../../src/image/crop.js';
 import type { Image } from '../../src/image/image.js';
-
-/** A random HWC image: 1..8 x 1..8, 1, 3 or 4 channels, uint8 or finite float32. */
-const arbImage = fc
-  .record({
-    height: fc.integer({ min: 1, max: 8 }),
-    width: fc.integer({ min: 1, max: 8 }),
-    channels: fc.constantFrom(1, 3, 4),
-    dtype: fc.constantFrom('uint8' as const, 'float32' as const),
-  })
-  .chain(({ height, width, channels, dtype }) => {
-    const n = height * width * channels;
-    const data =
-      dtype === 'uint8'
-        ? fc.uint8Array({ minLength: n, maxLength: n })
-        : fc.float32Array({ minLength: n, maxLength: n, noNaN: true, noDefaultInfinity: true });
-    return data.map((d) => ({ dtype, shape: [height, width, channels], data: d }) as Image);
-  });
+import {
+  arbImage,
+  at,
+  expectAgrees,
+  expectElements,
+  expectInvalidArgument,
+  expectNotAnImage,
+  expectPure,
+  indexImage,
+  useTfCpu,
+} from '../helpers/image.js';
 
 /** An image with a valid crop window inside it. */
 const arbCrop = arbImage.chain((image) => {
@@ -39,48 +31,10 @@ const arbCrop = arbImage.chain((image) => {
     );
 });
 
-function at(image: Image, y: number, x: number, c: number): number {
-  const [, width, channels] = image.shape;
-  return image.data[(y * width + x) * channels + c];
-}
+const rampImage = (height: number, width: number, channels: number) =>
+  indexImage('float32', height, width, channels);
 
-function rampImage(height: number, width: number, channels: number): Image<'float32'> {
-  const data = Float32Array.from({ length: height * width * channels }, (_, i) => i);
-  return { dtype: 'float32', shape: [height, width, channels], data };
-}
-
-function toTf(image: Image): tf.Tensor3D {
-  const [h, w, c] = image.shape;
-  return image.dtype === 'uint8'
-    ? tf.tensor3d(Int32Array.from(image.data), [h, w, c], 'int32')
-    : tf.tensor3d(image.data as Float32Array, [h, w, c], 'float32');
-}
-
-function expectAgrees(ours: Image, theirs: tf.Tensor): void {
-  expect(ours.shape).toEqual(theirs.shape);
-  const want = theirs.dataSync();
-  expect(ours.data.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(ours.data[i] - (want[i] as number)) <= 1e-4)) {
-      throw new Error(`element ${i}: ${ours.data[i]} != ${want[i]}`);
-    }
-  }
-}
-
-function errorOf(call: () => unknown): InvalidArgumentError {
-  try {
-    call();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidArgumentError);
-    return e as InvalidArgumentError;
-  }
-  throw new Error('Expected a throw');
-}
-
-beforeAll(async () => {
-  tf.env().set('IS_TEST', true); // silences the "install the node backend" banner
-  await tf.setBackend('cpu');
-});
+useTfCpu();
 
 describe('crop', () => {
   it('takes the window at (offsetHeight, offsetWidth)', () => {
@@ -93,16 +47,8 @@ describe('crop', () => {
   it('out[y, x, c] = image[offsetHeight + y, offsetWidth + x, c], same dtype, input untouched (property)', () => {
     fc.assert(
       fc.property(arbCrop, ({ image, oh, ow, th, tw }) => {
-        const before = image.data.slice();
-        const out = crop(image, oh, ow, th, tw);
-        expect(out.dtype).toBe(image.dtype);
-        expect(out.data).toBeInstanceOf(image.data.constructor);
-        expect(out.shape).toEqual([th, tw, image.shape[2]]);
-        for (let y = 0; y < th; y++)
-          for (let x = 0; x < tw; x++)
-            for (let c = 0; c < image.shape[2]; c++)
-              expect(at(out, y, x, c)).toBe(at(image, oh + y, ow + x, c));
-        expect(image.data).toEqual(before);
+        const out = expectPure(image, [th, tw, image.shape[2]], (x) => crop(x, oh, ow, th, tw));
+        expectElements(out, (y, x, c) => at(image, oh + y, ow + x, c));
       }),
     );
   });
@@ -110,9 +56,7 @@ describe('crop', () => {
   it('agrees with tf.slice (property)', () => {
     fc.assert(
       fc.property(arbCrop, ({ image, oh, ow, th, tw }) => {
-        tf.tidy(() => {
-          expectAgrees(crop(image, oh, ow, th, tw), tf.slice(toTf(image), [oh, ow, 0], [th, tw, -1]));
-        });
+        expectAgrees(crop(image, oh, ow, th, tw), image, (t) => tf.slice(t, [oh, ow, 0], [th, tw, -1]));
       }),
       { numRuns: 60 },
     );
@@ -136,9 +80,7 @@ describe('crop', () => {
 
   it('rejects a non-image', () => {
     const bad = { dtype: 'uint8', shape: [2, 2], data: new Uint8Array(4) } as unknown as Image;
-    const e = errorOf(() => crop(bad, 0, 0, 1, 1));
-    expect(e.parameter).toBe('image');
-    expect(e.message).toMatch(/^crop: Expected a uint8 or float32 image tensor/);
+    expectNotAnImage('crop', () => crop(bad, 0, 0, 1, 1));
   });
 
   it.each([
@@ -162,10 +104,8 @@ describe('crop', () => {
     ],
   ])('rejects a bad %s: %j', (name, args, message) => {
     const [oh, ow, th, tw] = args as number[];
-    const e = errorOf(() => crop(rampImage(3, 4, 2), oh, ow, th, tw));
-    expect(e.parameter).toBe(name);
+    const e = expectInvalidArgument(() => crop(rampImage(3, 4, 2), oh, ow, th, tw), name, message);
     expect(e.stage).toBe('crop');
-    expect(e.message).toMatch(message);
   });
 });
 
@@ -214,12 +154,10 @@ describe('copyBlock', () => {
           const dst = { dtype: src.dtype, shape: [dstHeight, dstWidth, dstChannels], data } as Image;
           copyBlock(src, sy, sx, sc, dst, dy, dx, h, w, c);
           const sentinel = src.dtype === 'uint8' ? 1 : Number.NaN;
-          for (let y = 0; y < dstHeight; y++)
-            for (let x = 0; x < dstWidth; x++)
-              for (let k = 0; k < dstChannels; k++) {
-                const inside = y >= dy && y < dy + h && x >= dx && x < dx + w && k < c;
-                expect(at(dst, y, x, k)).toBe(inside ? at(src, sy + y - dy, sx + x - dx, sc + k) : sentinel);
-              }
+          expectElements(dst, (y, x, k) => {
+            const inside = y >= dy && y < dy + h && x >= dx && x < dx + w && k < c;
+            return inside ? at(src, sy + y - dy, sx + x - dx, sc + k) : sentinel;
+          });
         },
       ),
     );

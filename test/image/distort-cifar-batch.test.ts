@@ -29,7 +29,9 @@ describe('distortCifarBatch', () => {
         const record = batch.value.data.subarray(i * 3073, (i + 1) * 3073);
         const expected = single(record, new CounterRng(5, 'distort_cifar', batch.index.data[i]));
         expect(out.label.data[i]).toBe(expected.label);
-        expect(Array.from(out.image.data.subarray(i * 1728, (i + 1) * 1728))).toEqual(Array.from(expected.image.data));
+        expect(Array.from(out.image.data.subarray(i * 1728, (i + 1) * 1728))).toEqual(
+          Array.from(expected.image.data),
+        );
       }
     }
   });
@@ -43,10 +45,12 @@ describe('distortCifarBatch', () => {
 
   it('rejects what is not a raw batch, and a missing seed', () => {
     const d = distortCifarBatch({ seed: 1 });
-    expect(() => d({ value: { dtype: 'uint8', shape: [1, 10], data: new Uint8Array(10) }, index: rawBatch(1).index })).toThrow(
-      /Expected a uint8 tensor \[B, 3073\] for batch.value/,
-    );
+    expect(() =>
+      d({ value: { dtype: 'uint8', shape: [1, 10], data: new Uint8Array(10) }, index: rawBatch(1).index }),
+    ).toThrow(/Expected a uint8 tensor \[B, 3073\] for batch.value/);
     expect(() => d({ value: rawBatch(2).value, index: rawBatch(1).index })).toThrow(/for batch.index/);
-    expect(() => distortCifarBatch({} as never)).toThrow(/Expected a non-negative integer for seed but received undefined/);
+    expect(() => distortCifarBatch({} as never)).toThrow(
+      /Expected a non-negative integer for seed but received undefined/,
+    );
   });
 });

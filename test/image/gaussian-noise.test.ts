@@ -4,17 +4,8 @@ import { InvalidArgumentError } from '../../src/core/errors.js';
 import { CounterRng } from '../../src/core/rng.js';
 import { gaussianNoise } from '../../src/image/gaussian-noise.js';
 import type { Image } from '../../src/image/image.js';
+import { expectReproducible, expectRngRejected, f32, meanAndStd, u8 } from '../helpers/image.js';
 
-const u8 = (shape: number[], data: number[]): Image<'uint8'> => ({
-  dtype: 'uint8',
-  shape,
-  data: Uint8Array.from(data),
-});
-const f32 = (shape: number[], data: number[]): Image<'float32'> => ({
-  dtype: 'float32',
-  shape,
-  data: Float32Array.from(data),
-});
 const zeros = (h: number, w: number, c: number) => f32([h, w, c], new Array(h * w * c).fill(0));
 
 /** Standard normal CDF (Abramowitz-Stegun 7.1.26 erf, error < 1.5e-7). */
@@ -27,21 +18,12 @@ function normalCdf(z: number): number {
   return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
 }
 
-function moments(data: ArrayLike<number>): { mean: number; std: number } {
-  let sum = 0;
-  for (let i = 0; i < data.length; i++) sum += data[i];
-  const mean = sum / data.length;
-  let squares = 0;
-  for (let i = 0; i < data.length; i++) squares += (data[i] - mean) ** 2;
-  return { mean, std: Math.sqrt(squares / data.length) };
-}
-
 describe('gaussianNoise on float32 images', () => {
   it('has the requested mean and std (30 000 samples)', () => {
     const out = gaussianNoise(zeros(100, 100, 3), 2, new CounterRng(1, 'test'), { mean: 1 });
     expect(out.dtype).toBe('float32');
     expect(out.shape).toEqual([100, 100, 3]);
-    const { mean, std } = moments(out.data);
+    const { mean, std } = meanAndStd(out.data);
     // Standard errors: 2/√30000 ≈ 0.012 for the mean, 2/√60000 ≈ 0.008 for the std.
     expect(Math.abs(mean - 1)).toBeLessThan(0.07);
     expect(Math.abs(std - 2)).toBeLessThan(0.05);
@@ -80,7 +62,7 @@ describe('gaussianNoise on float32 images', () => {
     const out = gaussianNoise(image, 0.5, new CounterRng(4, 'test')).data;
     expect(Math.max(...out)).toBeGreaterThan(1.5);
     expect(Math.min(...out)).toBeLessThan(0.5);
-    expect(Math.abs(moments(out).mean - 1)).toBeLessThan(0.05);
+    expect(Math.abs(meanAndStd(out).mean - 1)).toBeLessThan(0.05);
   });
 
   it('only shifts by mean when stddev is 0', () => {
@@ -104,7 +86,7 @@ describe('gaussianNoise on uint8 images', () => {
   it('adds noise in pixel levels: mean and std of a mid-grey image', () => {
     const out = gaussianNoise(u8([100, 100, 1], new Array(10000).fill(128)), 10, new CounterRng(7, 'test'));
     expect(out.dtype).toBe('uint8');
-    const { mean, std } = moments(out.data);
+    const { mean, std } = meanAndStd(out.data);
     // Rounding adds a variance of 1/12 to 100; standard errors ≈ 0.1 (mean), 0.07 (std).
     expect(Math.abs(mean - 128)).toBeLessThan(0.5);
     expect(Math.abs(std - Math.sqrt(100 + 1 / 12))).toBeLessThan(0.35);
@@ -124,10 +106,8 @@ describe('gaussianNoise on uint8 images', () => {
 describe('gaussianNoise determinism', () => {
   it('gives the same noise for the same rng state and different noise for another seed', () => {
     const image = u8([4, 4, 3], new Array(48).fill(128));
-    const a = gaussianNoise(image, 20, new CounterRng(9, 'test'));
-    const b = gaussianNoise(image, 20, new CounterRng(9, 'test'));
+    const a = expectReproducible(9, (rng) => gaussianNoise(image, 20, rng));
     const c = gaussianNoise(image, 20, new CounterRng(10, 'test'));
-    expect(Array.from(a.data)).toEqual(Array.from(b.data));
     expect(Array.from(a.data)).not.toEqual(Array.from(c.data));
   });
 
@@ -192,5 +172,9 @@ describe('gaussianNoise errors', () => {
     expect(() => gaussianNoise([1, 2, 3] as unknown as Image, 1, rng)).toThrow(
       /^gaussianNoise: Expected a uint8 or float32 image tensor/,
     );
+  });
+
+  it('rejects an rng that is not a Random, before drawing', () => {
+    expectRngRejected('gaussianNoise', (rng) => gaussianNoise(image, 1, rng));
   });
 });

@@ -1,28 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { describe, expect, it } from 'vitest';
 import { crop } from '../../src/image/crop.js';
 import type { Image } from '../../src/image/image.js';
 import { padToBoundingBox } from '../../src/image/pad.js';
-
-/** A random HWC image: 1..8 x 1..8, 1, 3 or 4 channels, uint8 or finite float32. */
-const arbImage = fc
-  .record({
-    height: fc.integer({ min: 1, max: 8 }),
-    width: fc.integer({ min: 1, max: 8 }),
-    channels: fc.constantFrom(1, 3, 4),
-    dtype: fc.constantFrom('uint8' as const, 'float32' as const),
-  })
-  .chain(({ height, width, channels, dtype }) => {
-    const n = height * width * channels;
-    const data =
-      dtype === 'uint8'
-        ? fc.uint8Array({ minLength: n, maxLength: n })
-        : fc.float32Array({ minLength: n, maxLength: n, noNaN: true, noDefaultInfinity: true });
-    return data.map((d) => ({ dtype, shape: [height, width, channels], data: d }) as Image);
-  });
+import {
+  arbImage,
+  at,
+  expectAgrees,
+  expectCopy,
+  expectElements,
+  expectInvalidArgument,
+  expectNotAnImage,
+  expectPure,
+  useTfCpu,
+} from '../helpers/image.js';
 
 /** An image and a bounding box that holds it. */
 const arbPad = fc.record({
@@ -33,43 +25,7 @@ const arbPad = fc.record({
   extraWidth: fc.nat(4),
 });
 
-function at(image: Image, y: number, x: number, c: number): number {
-  const [, width, channels] = image.shape;
-  return image.data[(y * width + x) * channels + c];
-}
-
-function toTf(image: Image): tf.Tensor3D {
-  const [h, w, c] = image.shape;
-  return image.dtype === 'uint8'
-    ? tf.tensor3d(Int32Array.from(image.data), [h, w, c], 'int32')
-    : tf.tensor3d(image.data as Float32Array, [h, w, c], 'float32');
-}
-
-function expectAgrees(ours: Image, theirs: tf.Tensor): void {
-  expect(ours.shape).toEqual(theirs.shape);
-  const want = theirs.dataSync();
-  expect(ours.data.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(ours.data[i] - (want[i] as number)) <= 1e-4)) {
-      throw new Error(`element ${i}: ${ours.data[i]} != ${want[i]}`);
-    }
-  }
-}
-
-function errorOf(call: () => unknown): InvalidArgumentError {
-  try {
-    call();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidArgumentError);
-    return e as InvalidArgumentError;
-  }
-  throw new Error('Expected a throw');
-}
-
-beforeAll(async () => {
-  tf.env().set('IS_TEST', true); // silences the "install the node backend" banner
-  await tf.setBackend('cpu');
-});
+useTfCpu();
 
 describe('padToBoundingBox', () => {
   it('places the image at (offsetHeight, offsetWidth) in zeros', () => {
@@ -86,19 +42,12 @@ describe('padToBoundingBox', () => {
         const [height, width, channels] = image.shape;
         const th = oh + height + extraHeight;
         const tw = ow + width + extraWidth;
-        const before = image.data.slice();
-        const out = padToBoundingBox(image, oh, ow, th, tw);
-        expect(out.dtype).toBe(image.dtype);
-        expect(out.data).toBeInstanceOf(image.data.constructor);
-        expect(out.shape).toEqual([th, tw, channels]);
-        for (let y = 0; y < th; y++)
-          for (let x = 0; x < tw; x++)
-            for (let c = 0; c < channels; c++) {
-              const inside = y >= oh && y < oh + height && x >= ow && x < ow + width;
-              expect(at(out, y, x, c)).toBe(inside ? at(image, y - oh, x - ow, c) : 0);
-            }
+        const out = expectPure(image, [th, tw, channels], (x) => padToBoundingBox(x, oh, ow, th, tw));
+        expectElements(out, (y, x, c) => {
+          const inside = y >= oh && y < oh + height && x >= ow && x < ow + width;
+          return inside ? at(image, y - oh, x - ow, c) : 0;
+        });
         expect(crop(out, oh, ow, height, width)).toEqual(image);
-        expect(image.data).toEqual(before);
       }),
     );
   });
@@ -107,17 +56,13 @@ describe('padToBoundingBox', () => {
     fc.assert(
       fc.property(arbPad, ({ image, oh, ow, extraHeight, extraWidth }) => {
         const [height, width] = image.shape;
-        tf.tidy(() => {
-          const want = tf.pad(toTf(image), [
-            [oh, extraHeight],
-            [ow, extraWidth],
-            [0, 0],
-          ]);
-          expectAgrees(
-            padToBoundingBox(image, oh, ow, oh + height + extraHeight, ow + width + extraWidth),
-            want,
-          );
-        });
+        const out = padToBoundingBox(image, oh, ow, oh + height + extraHeight, ow + width + extraWidth);
+        const paddings: [number, number][] = [
+          [oh, extraHeight],
+          [ow, extraWidth],
+          [0, 0],
+        ];
+        expectAgrees(out, image, (t) => tf.pad(t, paddings));
       }),
       { numRuns: 60 },
     );
@@ -129,15 +74,13 @@ describe('padToBoundingBox', () => {
       shape: [1, 1, 4],
       data: Float32Array.of(1.5, -2, 3, 4),
     };
-    const out = padToBoundingBox(image, 0, 0, 1, 1);
-    expect(out).toEqual(image);
-    expect(out.data.buffer).not.toBe(image.data.buffer);
+    expectCopy(padToBoundingBox(image, 0, 0, 1, 1), image);
   });
 
   it('rejects a non-image', () => {
-    const e = errorOf(() => padToBoundingBox(new Uint8Array(3) as unknown as Image, 0, 0, 1, 1));
-    expect(e.parameter).toBe('image');
-    expect(e.message).toMatch(/^padToBoundingBox: Expected a uint8 or float32 image tensor/);
+    expectNotAnImage('padToBoundingBox', () =>
+      padToBoundingBox(new Uint8Array(3) as unknown as Image, 0, 0, 1, 1),
+    );
   });
 
   it.each([
@@ -164,9 +107,7 @@ describe('padToBoundingBox', () => {
   ])('rejects a bad %s: %j', (name, args, message) => {
     const [oh, ow, th, tw] = args as number[];
     const image: Image<'uint8'> = { dtype: 'uint8', shape: [2, 3, 1], data: new Uint8Array(6) };
-    const e = errorOf(() => padToBoundingBox(image, oh, ow, th, tw));
-    expect(e.parameter).toBe(name);
+    const e = expectInvalidArgument(() => padToBoundingBox(image, oh, ow, th, tw), name, message);
     expect(e.stage).toBe('padToBoundingBox');
-    expect(e.message).toMatch(message);
   });
 });

@@ -1,37 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import type { Image } from '../../src/image/image.js';
 import { perImageStandardization } from '../../src/image/per-image-standardization.js';
+import { f32, imageArb, meanAndStd, u8, useTfCpu } from '../helpers/image.js';
 
-const u8 = (shape: number[], data: number[]): Image<'uint8'> => ({
-  dtype: 'uint8',
-  shape,
-  data: Uint8Array.from(data),
-});
-const f32 = (shape: number[], data: number[]): Image<'float32'> => ({
-  dtype: 'float32',
-  shape,
-  data: Float32Array.from(data),
-});
-
-const dims = fc.record({
-  h: fc.integer({ min: 1, max: 8 }),
-  w: fc.integer({ min: 1, max: 8 }),
-  c: fc.integer({ min: 1, max: 4 }),
-});
-const uint8Image = dims.chain(({ h, w, c }) =>
-  fc
-    .uint8Array({ minLength: h * w * c, maxLength: h * w * c })
-    .map((data): Image<'uint8'> => ({ dtype: 'uint8', shape: [h, w, c], data })),
-);
-const floatImage = dims.chain(({ h, w, c }) =>
-  fc
-    .float32Array({ minLength: h * w * c, maxLength: h * w * c, min: -100, max: 100, noNaN: true })
-    .map((data): Image<'float32'> => ({ dtype: 'float32', shape: [h, w, c], data })),
-);
+const shape = { channels: fc.integer({ min: 1, max: 4 }) };
+const uint8Image = imageArb({ ...shape, dtypes: ['uint8'] });
+const floatImage = imageArb({ ...shape, dtypes: ['float32'], min: -100, max: 100 });
 
 /** TF1's per_image_standardization composed from tfjs ops on the cpu backend. */
 function tfjsStandardization(image: Image): Float32Array {
@@ -45,18 +22,7 @@ function tfjsStandardization(image: Image): Float32Array {
   });
 }
 
-function meanAndStd(data: ArrayLike<number>): { mean: number; std: number } {
-  let sum = 0;
-  for (let i = 0; i < data.length; i++) sum += data[i];
-  const mean = sum / data.length;
-  let squares = 0;
-  for (let i = 0; i < data.length; i++) squares += (data[i] - mean) ** 2;
-  return { mean, std: Math.sqrt(squares / data.length) };
-}
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+useTfCpu();
 
 describe('perImageStandardization', () => {
   it('subtracts the mean and divides by the population std: [0, 2] → [−1, 1]', () => {

@@ -2,34 +2,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { CounterRng } from '../../src/core/rng.js';
-import type { Image, ImageDType, Random } from '../../src/image/image.js';
+import type { Image } from '../../src/image/image.js';
 import { type RandomZoomOptions, randomZoom, zoom } from '../../src/image/random-zoom.js';
 import { resizeBilinear } from '../../src/image/resize-bilinear.js';
-
-function randomImage<D extends ImageDType>(
-  dtype: D,
-  h: number,
-  w: number,
-  c: number,
-  seed: number,
-): Image<D> {
-  const rng = new CounterRng(seed, 'test');
-  const n = h * w * c;
-  const data = dtype === 'uint8' ? new Uint8Array(n) : new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = dtype === 'uint8' ? rng.below(256) : rng.uniformFloat32();
-  return { dtype, shape: [h, w, c], data } as unknown as Image<D>;
-}
-
-/** A Random whose uniform draws are the given values (the other methods are unused by these ops). */
-function fixedUniforms(...values: number[]): Random {
-  let i = 0;
-  return {
-    uniformFloat32: () => values[i++],
-    uniform: () => values[i++],
-    nextUint32: () => 0,
-    below: () => 0,
-  };
-}
+import {
+  expectReproducible,
+  expectRngRejected,
+  expectUntouched,
+  fillRangeProperty,
+  fixedUniforms,
+  randomImage,
+  sides,
+} from '../helpers/image.js';
 
 /** Channel 0 holds x, channel 1 holds y: bilinear sampling of it returns the sampled coordinates. */
 function coordinateImage(h: number, w: number): Image<'float32'> {
@@ -57,11 +41,10 @@ describe('zoom geometry', () => {
   it('output (x, y) reads (cx + (x − cx)/scaleX, cy + (y − cy)/scaleY), or the fill outside', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 12 }),
-        fc.integer({ min: 1, max: 12 }),
+        sides(12),
         fc.double({ min: 0.25, max: 4, noNaN: true }),
         fc.double({ min: 0.25, max: 4, noNaN: true }),
-        (h, w, sy, sx) => {
+        ([h, w], sy, sx) => {
           const out = zoom(coordinateImage(h, w), [sy, sx], { fillValue: -100 });
           const cx = (w - 1) / 2;
           const cy = (h - 1) / 2;
@@ -129,39 +112,16 @@ describe('zoom geometry', () => {
   });
 
   it('does not mutate its input', () => {
-    const image = randomImage('uint8', 5, 5, 3, 2);
-    const copy = Uint8Array.from(image.data);
-    zoom(image, 0.7);
-    expect(image.data).toEqual(copy);
+    expectUntouched(randomImage('uint8', 5, 5, 3, 2), (image) => zoom(image, 0.7));
   });
 });
 
 describe('zoom properties', () => {
   it('keeps shape and dtype; outputs are finite and within [min(input, fill), max(input, fill)]', () => {
+    const scale = fc.double({ min: 0.1, max: 10, noNaN: true });
+    const scales = fc.tuple(scale, scale);
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 10 }),
-        fc.integer({ min: 1, max: 10 }),
-        fc.integer({ min: 1, max: 4 }),
-        fc.constantFrom('uint8' as const, 'float32' as const),
-        fc.double({ min: 0.1, max: 10, noNaN: true }),
-        fc.double({ min: 0.1, max: 10, noNaN: true }),
-        fc.integer({ min: 0, max: 255 }),
-        fc.nat(),
-        (h, w, c, dtype, sy, sx, fillValue, seed) => {
-          const image = randomImage(dtype, h, w, c, seed);
-          const out = zoom(image, [sy, sx], { fillValue });
-          expect(out.dtype).toBe(dtype);
-          expect(out.shape).toEqual([h, w, c]);
-          const lo = Math.min(fillValue, ...image.data);
-          const hi = Math.max(fillValue, ...image.data);
-          for (const v of out.data) {
-            expect(Number.isFinite(v)).toBe(true);
-            expect(v).toBeGreaterThanOrEqual(lo - 1e-4);
-            expect(v).toBeLessThanOrEqual(hi + 1e-4);
-          }
-        },
-      ),
+      fillRangeProperty(scales, (image, fillValue, yx) => zoom(image, yx, { fillValue })),
       { numRuns: 150 },
     );
   });
@@ -169,11 +129,10 @@ describe('zoom properties', () => {
   it('zooming in keeps a constant image exactly constant', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 10 }),
-        fc.integer({ min: 1, max: 10 }),
+        sides(10),
         fc.double({ min: 1, max: 8, noNaN: true }),
         fc.integer({ min: 0, max: 255 }),
-        (h, w, s, value) => {
+        ([h, w], s, value) => {
           const data = new Uint8Array(h * w * 3).fill(value);
           const out = zoom({ dtype: 'uint8', shape: [h, w, 3], data }, s, { fillValue: 255 - value });
           expect(out.data.every((v) => v === value)).toBe(true);
@@ -212,15 +171,9 @@ describe('randomZoom', () => {
 
   it('is deterministic for the same rng stream', () => {
     const image = randomImage('float32', 6, 6, 1, 4);
-    const a = randomZoom(image, [0.6, 1.6], new CounterRng(77, 'test'), {
-      independent: true,
-      fillValue: 0.5,
-    });
-    const b = randomZoom(image, [0.6, 1.6], new CounterRng(77, 'test'), {
-      independent: true,
-      fillValue: 0.5,
-    });
-    expect(a.data).toEqual(b.data);
+    expectReproducible(77, (rng) =>
+      randomZoom(image, [0.6, 1.6], rng, { independent: true, fillValue: 0.5 }),
+    );
   });
 
   it('draws scales uniformly in [minScale, maxScale): shared, or independent per axis', () => {
@@ -306,5 +259,9 @@ describe('zoom and randomZoom errors', () => {
       zoom({ dtype: 'uint8', shape: [4, 4], data: new Uint8Array(16) } as unknown as Image, 2),
     ).toThrow(/^zoom: Expected a uint8 or float32 image tensor/);
     expect(() => randomZoom(null as unknown as Image, [1, 2], rng())).toThrow(/^randomZoom: Expected/);
+  });
+
+  it('rejects an rng that is not a Random, before drawing', () => {
+    expectRngRejected('randomZoom', (rng) => randomZoom(f, [1, 2], rng));
   });
 });

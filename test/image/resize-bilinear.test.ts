@@ -1,53 +1,30 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
-import { CounterRng } from '../../src/core/rng.js';
-import type { Image, ImageDType } from '../../src/image/image.js';
+import type { Image } from '../../src/image/image.js';
 import { type ResizeOptions, resizeBilinear } from '../../src/image/resize-bilinear.js';
+import {
+  expectUntouched,
+  expectWithinRange,
+  maxAbsDiff,
+  RESIZE_FLAGS,
+  randomImage,
+  randomImageArb,
+  sides,
+  toTf,
+  useTfCpu,
+} from '../helpers/image.js';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-
-function randomImage<D extends ImageDType>(
-  dtype: D,
-  h: number,
-  w: number,
-  c: number,
-  seed: number,
-): Image<D> {
-  const rng = new CounterRng(seed, 'test');
-  const n = h * w * c;
-  const data = dtype === 'uint8' ? new Uint8Array(n) : new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = dtype === 'uint8' ? rng.below(256) : rng.uniformFloat32();
-  return { dtype, shape: [h, w, c], data } as unknown as Image<D>;
-}
+useTfCpu();
 
 function tfResize(image: Image, size: [number, number], o: ResizeOptions): Float32Array {
-  return tf.tidy(() => {
-    const t = tf.tensor3d(
-      Array.from(image.data),
-      image.shape as [number, number, number],
-      image.dtype === 'uint8' ? 'int32' : 'float32',
-    );
-    return tf.image.resizeBilinear(t, size, o.alignCorners ?? false, o.halfPixelCenters ?? false).dataSync();
-  }) as Float32Array;
+  return tf.tidy(() =>
+    tf.image
+      .resizeBilinear(toTf(image), size, o.alignCorners ?? false, o.halfPixelCenters ?? false)
+      .dataSync(),
+  ) as Float32Array;
 }
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-const FLAGS: ResizeOptions[] = [
-  { alignCorners: false, halfPixelCenters: false },
-  { alignCorners: true, halfPixelCenters: false },
-  { alignCorners: false, halfPixelCenters: true },
-];
 
 describe('resizeBilinear agrees with tf.image.resizeBilinear (cpu)', () => {
   const cases: [string, [number, number, number], [number, number]][] = [
@@ -57,7 +34,7 @@ describe('resizeBilinear agrees with tf.image.resizeBilinear (cpu)', () => {
     ['to 1x1', [6, 5, 1], [1, 1]],
     ['from 1x1', [1, 1, 3], [3, 4]],
   ];
-  for (const flags of FLAGS) {
+  for (const flags of RESIZE_FLAGS) {
     for (const [name, [h, w, c], size] of cases) {
       it(`${name} ${JSON.stringify(flags)}`, () => {
         const image = randomImage('float32', h, w, c, h * 100 + w);
@@ -72,14 +49,12 @@ describe('resizeBilinear agrees with tf.image.resizeBilinear (cpu)', () => {
   it('random float images, sizes and flags', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 10 }),
-        fc.integer({ min: 1, max: 10 }),
-        fc.integer({ min: 1, max: 16 }),
-        fc.integer({ min: 1, max: 16 }),
+        sides(10),
+        sides(16),
         fc.constantFrom(1, 3),
-        fc.constantFrom(...FLAGS),
+        fc.constantFrom(...RESIZE_FLAGS),
         fc.nat(),
-        (h, w, oh, ow, c, flags, seed) => {
+        ([h, w], [oh, ow], c, flags, seed) => {
           const image = randomImage('float32', h, w, c, seed);
           const out = resizeBilinear(image, [oh, ow], flags);
           expect(maxAbsDiff(out.data, tfResize(image, [oh, ow], flags))).toBeLessThan(1e-4);
@@ -90,7 +65,7 @@ describe('resizeBilinear agrees with tf.image.resizeBilinear (cpu)', () => {
   });
 
   it('uint8 input gives float32 output equal to the kernel on the same values', () => {
-    for (const flags of FLAGS) {
+    for (const flags of RESIZE_FLAGS) {
       const image = randomImage('uint8', 7, 5, 3, 7);
       const out = resizeBilinear(image, [12, 3], flags);
       expect(out.dtype).toBe('float32');
@@ -120,7 +95,7 @@ describe('resizeBilinear coordinate rules', () => {
       fc.property(
         fc.integer({ min: 1, max: 20 }),
         fc.integer({ min: 1, max: 30 }),
-        fc.constantFrom(...FLAGS),
+        fc.constantFrom(...RESIZE_FLAGS),
         (w, ow, flags) => {
           const out = resizeBilinear(rampX(1, w), [1, ow], flags);
           const scale = flags.alignCorners && ow > 1 ? (w - 1) / (ow - 1) : w / ow;
@@ -157,7 +132,7 @@ describe('resizeBilinear coordinate rules', () => {
   });
 
   it('the same size returns the same values as float32, under every flag combination', () => {
-    for (const flags of FLAGS) {
+    for (const flags of RESIZE_FLAGS) {
       for (const dtype of ['uint8', 'float32'] as const) {
         const image = randomImage(dtype, 6, 4, 4, 11);
         const out = resizeBilinear(image, [6, 4], flags);
@@ -169,17 +144,14 @@ describe('resizeBilinear coordinate rules', () => {
 
   it('a 1x1 image becomes a constant image of any size', () => {
     const image: Image<'uint8'> = { dtype: 'uint8', shape: [1, 1, 2], data: Uint8Array.of(17, 200) };
-    for (const flags of FLAGS) {
+    for (const flags of RESIZE_FLAGS) {
       const out = resizeBilinear(image, [3, 5], flags);
       for (let i = 0; i < 15; i++) expect([out.data[2 * i], out.data[2 * i + 1]]).toEqual([17, 200]);
     }
   });
 
   it('does not mutate its input', () => {
-    const image = randomImage('float32', 4, 4, 3, 5);
-    const copy = Float32Array.from(image.data);
-    resizeBilinear(image, [7, 2]);
-    expect(image.data).toEqual(copy);
+    expectUntouched(randomImage('float32', 4, 4, 3, 5), (image) => resizeBilinear(image, [7, 2]));
   });
 });
 
@@ -187,26 +159,15 @@ describe('resizeBilinear properties', () => {
   it('outputs are finite with the requested shape, and within the input range', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 9 }),
-        fc.integer({ min: 1, max: 9 }),
-        fc.integer({ min: 1, max: 14 }),
-        fc.integer({ min: 1, max: 14 }),
-        fc.integer({ min: 1, max: 4 }),
-        fc.constantFrom(...FLAGS),
-        fc.constantFrom('uint8' as const, 'float32' as const),
-        fc.nat(),
-        (h, w, oh, ow, c, flags, dtype, seed) => {
-          const image = randomImage(dtype, h, w, c, seed);
+        randomImageArb(9, 4),
+        sides(14),
+        fc.constantFrom(...RESIZE_FLAGS),
+        (image, [oh, ow], flags) => {
+          const c = image.shape[2];
           const out = resizeBilinear(image, [oh, ow], flags);
           expect(out.shape).toEqual([oh, ow, c]);
           expect(out.data.length).toBe(oh * ow * c);
-          const lo = Math.min(...image.data);
-          const hi = Math.max(...image.data);
-          for (const v of out.data) {
-            expect(Number.isFinite(v)).toBe(true);
-            expect(v).toBeGreaterThanOrEqual(lo - 1e-4);
-            expect(v).toBeLessThanOrEqual(hi + 1e-4);
-          }
+          expectWithinRange(out.data, image.data);
         },
       ),
       { numRuns: 150 },
@@ -216,13 +177,11 @@ describe('resizeBilinear properties', () => {
   it('a constant image stays exactly constant', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 9 }),
-        fc.integer({ min: 1, max: 9 }),
-        fc.integer({ min: 1, max: 14 }),
-        fc.integer({ min: 1, max: 14 }),
-        fc.constantFrom(...FLAGS),
+        sides(9),
+        sides(14),
+        fc.constantFrom(...RESIZE_FLAGS),
         fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }),
-        (h, w, oh, ow, flags, value) => {
+        ([h, w], [oh, ow], flags, value) => {
           const data = new Float32Array(h * w * 2).fill(value);
           const out = resizeBilinear({ dtype: 'float32', shape: [h, w, 2], data }, [oh, ow], flags);
           // == so that -0 and 0 count as the same constant.

@@ -1,42 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
-import { CounterRng } from '../../src/core/rng.js';
-import type { Image, ImageDType } from '../../src/image/image.js';
+import type { Image } from '../../src/image/image.js';
 import type { ResizeOptions } from '../../src/image/resize-bilinear.js';
 import { resizeNearestNeighbor } from '../../src/image/resize-nearest-neighbor.js';
+import { RESIZE_FLAGS, randomImage, sides, toTf, useTfCpu } from '../helpers/image.js';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-
-function randomImage<D extends ImageDType>(
-  dtype: D,
-  h: number,
-  w: number,
-  c: number,
-  seed: number,
-): Image<D> {
-  const rng = new CounterRng(seed, 'test');
-  const n = h * w * c;
-  const data = dtype === 'uint8' ? new Uint8Array(n) : new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = dtype === 'uint8' ? rng.below(256) : rng.uniformFloat32();
-  return { dtype, shape: [h, w, c], data } as unknown as Image<D>;
-}
+useTfCpu();
 
 function tfResize(image: Image, size: [number, number], o: ResizeOptions): ArrayLike<number> {
-  return tf.tidy(() => {
-    const t = tf.tensor3d(
-      Array.from(image.data),
-      image.shape as [number, number, number],
-      image.dtype === 'uint8' ? 'int32' : 'float32',
-    );
-    return tf.image
-      .resizeNearestNeighbor(t, size, o.alignCorners ?? false, o.halfPixelCenters ?? false)
-      .dataSync();
-  });
+  return tf.tidy(() =>
+    tf.image
+      .resizeNearestNeighbor(toTf(image), size, o.alignCorners ?? false, o.halfPixelCenters ?? false)
+      .dataSync(),
+  );
 }
 
 /**
@@ -54,26 +32,18 @@ function onBoundary(d: number, inSize: number, outSize: number, o: ResizeOptions
   return (d * inSize) % outSize === 0 && d > 0;
 }
 
-const FLAGS: ResizeOptions[] = [
-  { alignCorners: false, halfPixelCenters: false },
-  { alignCorners: true, halfPixelCenters: false },
-  { alignCorners: false, halfPixelCenters: true },
-];
-
 describe('resizeNearestNeighbor agrees with tf.image.resizeNearestNeighbor (cpu)', () => {
   it('random images, sizes and flags (up- and down-sampling, 1 and 3 channels)', () => {
     let compared = 0;
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 12 }),
-        fc.integer({ min: 1, max: 12 }),
-        fc.integer({ min: 1, max: 20 }),
-        fc.integer({ min: 1, max: 20 }),
+        sides(12),
+        sides(20),
         fc.constantFrom(1, 3),
-        fc.constantFrom(...FLAGS),
+        fc.constantFrom(...RESIZE_FLAGS),
         fc.constantFrom('uint8' as const, 'float32' as const),
         fc.nat(),
-        (h, w, oh, ow, c, flags, dtype, seed) => {
+        ([h, w], [oh, ow], c, flags, dtype, seed) => {
           const image = randomImage(dtype, h, w, c, seed);
           const out = resizeNearestNeighbor(image, [oh, ow], flags);
           expect(out.dtype).toBe(dtype);
@@ -113,7 +83,7 @@ describe('resizeNearestNeighbor agrees with tf.image.resizeNearestNeighbor (cpu)
         [3, 11],
       ],
     ];
-    for (const flags of FLAGS) {
+    for (const flags of RESIZE_FLAGS) {
       for (const [[h, w, c], size] of cases) {
         const image = randomImage('float32', h, w, c, h + w);
         const out = resizeNearestNeighbor(image, size, flags);
@@ -154,7 +124,7 @@ describe('resizeNearestNeighbor index rules', () => {
   });
 
   it('the same size is the identity, keeping the dtype', () => {
-    for (const flags of FLAGS) {
+    for (const flags of RESIZE_FLAGS) {
       for (const dtype of ['uint8', 'float32'] as const) {
         const image = randomImage(dtype, 5, 8, 3, 2);
         const out = resizeNearestNeighbor(image, [5, 8], flags);
@@ -177,14 +147,12 @@ describe('resizeNearestNeighbor properties', () => {
   it('every output pixel is a copy of an input pixel (all channels together), shapes right', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 8 }),
-        fc.integer({ min: 1, max: 8 }),
-        fc.integer({ min: 1, max: 14 }),
-        fc.integer({ min: 1, max: 14 }),
+        sides(8),
+        sides(14),
         fc.integer({ min: 1, max: 4 }),
-        fc.constantFrom(...FLAGS),
+        fc.constantFrom(...RESIZE_FLAGS),
         fc.nat(),
-        (h, w, oh, ow, c, flags, seed) => {
+        ([h, w], [oh, ow], c, flags, seed) => {
           const image = randomImage('float32', h, w, c, seed);
           const out = resizeNearestNeighbor(image, [oh, ow], flags);
           expect(out.shape).toEqual([oh, ow, c]);
@@ -203,13 +171,11 @@ describe('resizeNearestNeighbor properties', () => {
   it('a constant image stays constant', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 9 }),
-        fc.integer({ min: 1, max: 9 }),
-        fc.integer({ min: 1, max: 14 }),
-        fc.integer({ min: 1, max: 14 }),
-        fc.constantFrom(...FLAGS),
+        sides(9),
+        sides(14),
+        fc.constantFrom(...RESIZE_FLAGS),
         fc.integer({ min: 0, max: 255 }),
-        (h, w, oh, ow, flags, value) => {
+        ([h, w], [oh, ow], flags, value) => {
           const data = new Uint8Array(h * w).fill(value);
           const out = resizeNearestNeighbor({ dtype: 'uint8', shape: [h, w, 1], data }, [oh, ow], flags);
           expect(out.data.every((v) => v === value)).toBe(true);

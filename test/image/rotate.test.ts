@@ -1,47 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { CounterRng } from '../../src/core/rng.js';
-import type { Image, ImageDType, Random } from '../../src/image/image.js';
+import type { Image } from '../../src/image/image.js';
 import { type RotateOptions, randomRotation, rotate } from '../../src/image/rotate.js';
+import {
+  expectReproducible,
+  expectRngRejected,
+  expectUntouched,
+  fillRangeProperty,
+  fixedUniforms,
+  maxAbsDiff,
+  randomImage,
+  sides,
+  useTfCpu,
+} from '../helpers/image.js';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-
-function randomImage<D extends ImageDType>(
-  dtype: D,
-  h: number,
-  w: number,
-  c: number,
-  seed: number,
-): Image<D> {
-  const rng = new CounterRng(seed, 'test');
-  const n = h * w * c;
-  const data = dtype === 'uint8' ? new Uint8Array(n) : new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = dtype === 'uint8' ? rng.below(256) : rng.uniformFloat32();
-  return { dtype, shape: [h, w, c], data } as unknown as Image<D>;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-/** A Random whose uniform draws are the given values (the other methods are unused by these ops). */
-function fixedUniforms(...values: number[]): Random {
-  let i = 0;
-  return {
-    uniformFloat32: () => values[i++],
-    uniform: () => values[i++],
-    nextUint32: () => 0,
-    below: () => 0,
-  };
-}
+useTfCpu();
 
 const MODES = ['bilinear', 'nearest'] as const;
 
@@ -49,13 +25,12 @@ describe('rotate, nearest mode, agrees with tf.image.rotateWithOffset (cpu)', ()
   it('random images and angles; positive radians turn the same way in both', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 12 }),
-        fc.integer({ min: 1, max: 12 }),
+        sides(12),
         fc.constantFrom(1, 3),
         fc.double({ min: -7, max: 7, noNaN: true }),
         fc.float({ min: -2, max: 2, noNaN: true }),
         fc.nat(),
-        (h, w, c, angle, fillValue, seed) => {
+        ([h, w], c, angle, fillValue, seed) => {
           const image = randomImage('float32', h, w, c, seed);
           const out = rotate(image, angle, { interpolation: 'nearest', fillValue });
           // tfjs's centre is (W·cx, H·cy) in pixels: these fractions put it at ((W − 1)/2, (H − 1)/2).
@@ -87,46 +62,34 @@ describe('rotate geometry', () => {
 
   it('by 2π returns the same values within rounding', () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 12 }),
-        fc.integer({ min: 1, max: 12 }),
-        fc.constantFrom(...MODES),
-        fc.nat(),
-        (h, w, interpolation, seed) => {
-          const f = randomImage('float32', h, w, 2, seed);
-          expect(maxAbsDiff(rotate(f, 2 * Math.PI, { interpolation }).data, f.data)).toBeLessThan(1e-5);
-          const u = randomImage('uint8', h, w, 2, seed);
-          expect(rotate(u, 2 * Math.PI, { interpolation }).data).toEqual(u.data);
-          expect(rotate(u, -2 * Math.PI, { interpolation }).data).toEqual(u.data);
-        },
-      ),
+      fc.property(sides(12), fc.constantFrom(...MODES), fc.nat(), ([h, w], interpolation, seed) => {
+        const f = randomImage('float32', h, w, 2, seed);
+        expect(maxAbsDiff(rotate(f, 2 * Math.PI, { interpolation }).data, f.data)).toBeLessThan(1e-5);
+        const u = randomImage('uint8', h, w, 2, seed);
+        expect(rotate(u, 2 * Math.PI, { interpolation }).data).toEqual(u.data);
+        expect(rotate(u, -2 * Math.PI, { interpolation }).data).toEqual(u.data);
+      }),
       { numRuns: 60 },
     );
   });
 
   it('by π twice is the identity with nearest sampling (any shape)', () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 12 }),
-        fc.integer({ min: 1, max: 12 }),
-        fc.constantFrom(1, 3),
-        fc.nat(),
-        (h, w, c, seed) => {
-          const image = randomImage('float32', h, w, c, seed);
-          const once = rotate(image, Math.PI, { interpolation: 'nearest' });
-          // Once is a point reflection through the centre: out[y][x] = in[H − 1 − y][W − 1 − x].
-          for (let y = 0; y < h; y++) {
-            for (let x = 0; x < w; x++) {
-              for (let k = 0; k < c; k++) {
-                expect(once.data[(y * w + x) * c + k]).toBe(
-                  image.data[((h - 1 - y) * w + (w - 1 - x)) * c + k],
-                );
-              }
+      fc.property(sides(12), fc.constantFrom(1, 3), fc.nat(), ([h, w], c, seed) => {
+        const image = randomImage('float32', h, w, c, seed);
+        const once = rotate(image, Math.PI, { interpolation: 'nearest' });
+        // Once is a point reflection through the centre: out[y][x] = in[H − 1 − y][W − 1 − x].
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            for (let k = 0; k < c; k++) {
+              expect(once.data[(y * w + x) * c + k]).toBe(
+                image.data[((h - 1 - y) * w + (w - 1 - x)) * c + k],
+              );
             }
           }
-          expect(rotate(once, Math.PI, { interpolation: 'nearest' }).data).toEqual(image.data);
-        },
-      ),
+        }
+        expect(rotate(once, Math.PI, { interpolation: 'nearest' }).data).toEqual(image.data);
+      }),
       { numRuns: 60 },
     );
   });
@@ -199,38 +162,16 @@ describe('rotate geometry', () => {
   });
 
   it('does not mutate its input', () => {
-    const image = randomImage('float32', 4, 5, 3, 8);
-    const copy = Float32Array.from(image.data);
-    rotate(image, 1.1);
-    expect(image.data).toEqual(copy);
+    expectUntouched(randomImage('float32', 4, 5, 3, 8), (image) => rotate(image, 1.1));
   });
 });
 
 describe('rotate properties', () => {
   it('keeps shape and dtype; outputs are finite and within [min(input, fill), max(input, fill)]', () => {
+    const settings = fc.tuple(fc.constantFrom(...MODES), fc.double({ min: -10, max: 10, noNaN: true }));
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 10 }),
-        fc.integer({ min: 1, max: 10 }),
-        fc.integer({ min: 1, max: 4 }),
-        fc.constantFrom('uint8' as const, 'float32' as const),
-        fc.constantFrom(...MODES),
-        fc.double({ min: -10, max: 10, noNaN: true }),
-        fc.integer({ min: 0, max: 255 }),
-        fc.nat(),
-        (h, w, c, dtype, interpolation, angle, fillValue, seed) => {
-          const image = randomImage(dtype, h, w, c, seed);
-          const out = rotate(image, angle, { interpolation, fillValue });
-          expect(out.dtype).toBe(dtype);
-          expect(out.shape).toEqual([h, w, c]);
-          const lo = Math.min(fillValue, ...image.data);
-          const hi = Math.max(fillValue, ...image.data);
-          for (const v of out.data) {
-            expect(Number.isFinite(v)).toBe(true);
-            expect(v).toBeGreaterThanOrEqual(lo - 1e-4);
-            expect(v).toBeLessThanOrEqual(hi + 1e-4);
-          }
-        },
+      fillRangeProperty(settings, (image, fillValue, [interpolation, angle]) =>
+        rotate(image, angle, { interpolation, fillValue }),
       ),
       { numRuns: 150 },
     );
@@ -239,11 +180,10 @@ describe('rotate properties', () => {
   it('a constant image stays constant inside (everything else is the fill)', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 12 }),
-        fc.integer({ min: 1, max: 12 }),
+        sides(12),
         fc.constantFrom(...MODES),
         fc.double({ min: -7, max: 7, noNaN: true }),
-        (h, w, interpolation, angle) => {
+        ([h, w], interpolation, angle) => {
           const value = 0.625;
           const fill = -1;
           const data = new Float32Array(h * w).fill(value);
@@ -297,10 +237,9 @@ describe('randomRotation', () => {
 
   it('is deterministic for the same rng stream, and passes options through', () => {
     const image = randomImage('uint8', 6, 6, 3, 4);
-    const a = randomRotation(image, 1, new CounterRng(9, 'test'), { interpolation: 'nearest', fillValue: 7 });
-    const b = randomRotation(image, 1, new CounterRng(9, 'test'), { interpolation: 'nearest', fillValue: 7 });
-    expect(a.data).toEqual(b.data);
-    expect(a.data).toContain(7);
+    const options = { interpolation: 'nearest', fillValue: 7 } as const;
+    const out = expectReproducible(9, (rng) => randomRotation(image, 1, rng, options));
+    expect(out.data).toContain(7);
   });
 
   it('draws angles uniformly in [−maxAngle, maxAngle)', () => {
@@ -371,4 +310,8 @@ describe('rotate errors', () => {
       );
     },
   );
+
+  it('randomRotation rejects an rng that is not a Random, before drawing', () => {
+    expectRngRejected('randomRotation', (rng) => randomRotation(f, 1, rng));
+  });
 });

@@ -1,28 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { describe, expect, it } from 'vitest';
 import { CounterRng } from '../../src/core/rng.js';
-import type { Image, Random } from '../../src/image/image.js';
+import type { Image } from '../../src/image/image.js';
 import { randomTranslate, translate } from '../../src/image/translate.js';
-
-/** A random HWC image: 1..8 x 1..8, 1, 3 or 4 channels, uint8 or finite float32. */
-const arbImage = fc
-  .record({
-    height: fc.integer({ min: 1, max: 8 }),
-    width: fc.integer({ min: 1, max: 8 }),
-    channels: fc.constantFrom(1, 3, 4),
-    dtype: fc.constantFrom('uint8' as const, 'float32' as const),
-  })
-  .chain(({ height, width, channels, dtype }) => {
-    const n = height * width * channels;
-    const data =
-      dtype === 'uint8'
-        ? fc.uint8Array({ minLength: n, maxLength: n })
-        : fc.float32Array({ minLength: n, maxLength: n, noNaN: true, noDefaultInfinity: true });
-    return data.map((d) => ({ dtype, shape: [height, width, channels], data: d }) as Image);
-  });
+import {
+  arbImage,
+  at,
+  CHI2_P1E6,
+  chiSquare,
+  expectAgrees,
+  expectCopy,
+  expectElements,
+  expectInvalidArgument,
+  expectNotAnImage,
+  expectPure,
+  expectRngRejected,
+  indexImage,
+  recording,
+  useTfCpu,
+} from '../helpers/image.js';
 
 /** A fill value valid for the image's dtype. */
 function arbFill(image: Image): fc.Arbitrary<number> {
@@ -41,73 +38,10 @@ const arbCase = arbImage.chain((image) =>
   }),
 );
 
-function rampImage(height: number, width: number): Image<'uint8'> {
-  const data = Uint8Array.from({ length: height * width }, (_, i) => i + 1);
-  return { dtype: 'uint8', shape: [height, width, 1], data };
-}
+/** A 1-channel uint8 image holding 1, 2, 3, ...: vacated pixels (0) stand out. */
+const rampImage = (height: number, width: number) => indexImage('uint8', height, width, 1, 1);
 
-/** A Random that records the `below` limits asked for and answers from `answers` (or a CounterRng). */
-function recording(answers?: number[], seed = 1): Random & { limits: number[] } {
-  const inner = new CounterRng(seed, 'test');
-  const limits: number[] = [];
-  return {
-    limits,
-    nextUint32: () => inner.nextUint32(),
-    uniform: () => inner.uniform(),
-    uniformFloat32: () => inner.uniformFloat32(),
-    below(n: number) {
-      limits.push(n);
-      return answers ? (answers.shift() as number) : inner.below(n);
-    },
-  };
-}
-
-function chiSquare(counts: readonly number[]): number {
-  const total = counts.reduce((a, b) => a + b, 0);
-  const expected = total / counts.length;
-  return counts.reduce((acc, c) => acc + (c - expected) ** 2 / expected, 0);
-}
-
-/** Upper critical value of chi-square at p = 1e-6 (scipy.stats.chi2.isf(1e-6, 34)). */
-const CHI2_P1E6_DF34 = 88.38;
-
-function at(image: Image, y: number, x: number, c: number): number {
-  const [, width, channels] = image.shape;
-  return image.data[(y * width + x) * channels + c];
-}
-
-function toTf(image: Image): tf.Tensor3D {
-  const [h, w, c] = image.shape;
-  return image.dtype === 'uint8'
-    ? tf.tensor3d(Int32Array.from(image.data), [h, w, c], 'int32')
-    : tf.tensor3d(image.data as Float32Array, [h, w, c], 'float32');
-}
-
-function expectAgrees(ours: Image, theirs: tf.Tensor): void {
-  expect(ours.shape).toEqual(theirs.shape);
-  const want = theirs.dataSync();
-  expect(ours.data.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(ours.data[i] - (want[i] as number)) <= 1e-4)) {
-      throw new Error(`element ${i}: ${ours.data[i]} != ${want[i]}`);
-    }
-  }
-}
-
-function errorOf(call: () => unknown): InvalidArgumentError {
-  try {
-    call();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidArgumentError);
-    return e as InvalidArgumentError;
-  }
-  throw new Error('Expected a throw');
-}
-
-beforeAll(async () => {
-  tf.env().set('IS_TEST', true); // silences the "install the node backend" banner
-  await tf.setBackend('cpu');
-});
+useTfCpu();
 
 describe('translate', () => {
   // The 3x3 image
@@ -151,21 +85,14 @@ describe('translate', () => {
   it('out[y, x] = image[y - dy, x - dx] or fillValue outside, same dtype, input untouched (property)', () => {
     fc.assert(
       fc.property(arbCase, ({ image, dy, dx, fillValue }) => {
-        const [height, width, channels] = image.shape;
-        const before = image.data.slice();
-        const out = translate(image, dy, dx, { fillValue });
-        expect(out.dtype).toBe(image.dtype);
-        expect(out.data).toBeInstanceOf(image.data.constructor);
-        expect(out.shape).toEqual(image.shape);
-        for (let y = 0; y < height; y++)
-          for (let x = 0; x < width; x++)
-            for (let c = 0; c < channels; c++) {
-              const sy = y - dy;
-              const sx = x - dx;
-              const inside = sy >= 0 && sy < height && sx >= 0 && sx < width;
-              expect(at(out, y, x, c)).toBe(inside ? at(image, sy, sx, c) : Math.fround(fillValue));
-            }
-        expect(image.data).toEqual(before);
+        const [height, width] = image.shape;
+        const out = expectPure(image, image.shape, (x) => translate(x, dy, dx, { fillValue }));
+        expectElements(out, (y, x, c) => {
+          const sy = y - dy;
+          const sx = x - dx;
+          const inside = sy >= 0 && sy < height && sx >= 0 && sx < width;
+          return inside ? at(image, sy, sx, c) : Math.fround(fillValue);
+        });
       }),
     );
   });
@@ -176,19 +103,14 @@ describe('translate', () => {
         const [height, width] = image.shape;
         const py = Math.abs(dy);
         const px = Math.abs(dx);
-        tf.tidy(() => {
-          const padded = tf.pad(
-            toTf(image),
-            [
-              [py, py],
-              [px, px],
-              [0, 0],
-            ],
-            fillValue,
-          );
-          const want = tf.slice(padded, [py - dy, px - dx, 0], [height, width, -1]);
-          expectAgrees(translate(image, dy, dx, { fillValue }), want);
-        });
+        const paddings: [number, number][] = [
+          [py, py],
+          [px, px],
+          [0, 0],
+        ];
+        expectAgrees(translate(image, dy, dx, { fillValue }), image, (t) =>
+          tf.slice(tf.pad(t, paddings, fillValue), [py - dy, px - dx, 0], [height, width, -1]),
+        );
       }),
       { numRuns: 60 },
     );
@@ -196,15 +118,11 @@ describe('translate', () => {
 
   it('a zero shift is an equal copy', () => {
     const image = rampImage(1, 1);
-    const out = translate(image, 0, 0);
-    expect(out).toEqual(image);
-    expect(out.data.buffer).not.toBe(image.data.buffer);
+    expectCopy(translate(image, 0, 0), image);
   });
 
   it('rejects a non-image', () => {
-    const e = errorOf(() => translate({} as Image, 0, 0));
-    expect(e.parameter).toBe('image');
-    expect(e.message).toMatch(/^translate: Expected a uint8 or float32 image tensor/);
+    expectNotAnImage('translate', () => translate({} as Image, 0, 0));
   });
 
   it.each([
@@ -230,16 +148,20 @@ describe('translate', () => {
       'translate: Expected an integer in [0, 255] for fillValue but received 1.5',
     ],
   ])('uint8: rejects a bad %s (%j)', (name, [dy, dx, options], message) => {
-    const e = errorOf(() => translate(rampImage(2, 2), dy as number, dx as number, options as object));
-    expect(e.parameter).toBe(name);
-    expect(e.message).toBe(message);
+    expectInvalidArgument(
+      () => translate(rampImage(2, 2), dy as number, dx as number, options as object),
+      name,
+      message,
+    );
   });
 
   it('float32: rejects a fillValue that is not a number', () => {
     const image: Image<'float32'> = { dtype: 'float32', shape: [1, 1, 1], data: new Float32Array(1) };
-    const e = errorOf(() => translate(image, 0, 0, { fillValue: '0' as unknown as number }));
-    expect(e.parameter).toBe('fillValue');
-    expect(e.message).toBe('translate: Expected a number for fillValue but received "0"');
+    expectInvalidArgument(
+      () => translate(image, 0, 0, { fillValue: '0' as unknown as number }),
+      'fillValue',
+      'translate: Expected a number for fillValue but received "0"',
+    );
   });
 });
 
@@ -291,15 +213,17 @@ describe('randomTranslate', () => {
     }
     expect(counts.reduce((a, b) => a + b, 0)).toBe(n);
     expect(counts.every((count) => count > 0)).toBe(true);
-    expect(chiSquare(counts)).toBeLessThan(CHI2_P1E6_DF34);
+    expect(chiSquare(counts)).toBeLessThan(CHI2_P1E6[34]);
   });
 
   it('rejects a non-image before drawing', () => {
     const rng = recording();
-    const e = errorOf(() => randomTranslate(null as unknown as Image, 1, 1, rng));
-    expect(e.parameter).toBe('image');
-    expect(e.message).toMatch(/^randomTranslate: Expected a uint8 or float32 image tensor/);
+    expectNotAnImage('randomTranslate', () => randomTranslate(null as unknown as Image, 1, 1, rng));
     expect(rng.limits).toEqual([]);
+  });
+
+  it('rejects an rng that is not a Random, before drawing', () => {
+    expectRngRejected('randomTranslate', (rng) => randomTranslate(rampImage(2, 2), 1, 1, rng));
   });
 
   it.each([
@@ -316,11 +240,9 @@ describe('randomTranslate', () => {
     ['options', [1, 1, 'fill'], 'Expected an options object for options but received "fill"'],
   ])('rejects a bad %s (%j) before drawing', (name, [maxDy, maxDx, options], message) => {
     const rng = recording();
-    const e = errorOf(() =>
-      randomTranslate(rampImage(2, 2), maxDy as number, maxDx as number, rng, options as object),
-    );
-    expect(e.parameter).toBe(name);
-    expect(e.message).toBe(`randomTranslate: ${message}`);
+    const call = () =>
+      randomTranslate(rampImage(2, 2), maxDy as number, maxDx as number, rng, options as object);
+    expectInvalidArgument(call, name, `randomTranslate: ${message}`);
     expect(rng.limits).toEqual([]);
   });
 });

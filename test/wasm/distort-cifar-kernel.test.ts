@@ -17,7 +17,8 @@ describe('distortCifar WebAssembly kernel', () => {
     expect(Array.from(new Set(zeros!))).toEqual([0]);
     // Half the crop's columns at 0, half at 200, in every channel: standardized values are exactly ±1.
     const halves = new Uint8Array(3073);
-    for (let c = 0; c < 3; c++) for (let y = 0; y < 32; y++) for (let x = 12; x < 32; x++) halves[1 + c * 1024 + y * 32 + x] = 200;
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < 32; y++) for (let x = 12; x < 32; x++) halves[1 + c * 1024 + y * 32 + x] = 200;
     const out = distortRecordWasm(halves, 1, 24, { oy: 0, ox: 0, flip: false, delta: 0, factor: 1 })!;
     expect(out[0]).toBeCloseTo(-1, 6);
     expect(out[3 * 23]).toBeCloseTo(1, 6);
