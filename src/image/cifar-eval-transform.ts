@@ -1,6 +1,6 @@
-import { DecodeError, invalidArgument } from '../core/errors.js';
 import { objectOption } from '../core/validate.js';
-import { type Image, imageDims } from './image.js';
+import { cifarOptions, cifarSource, withLabels } from './cifar-source.js';
+import type { Image } from './image.js';
 
 export interface CifarEvalTransformOptions {
   /** Side of the central crop (default 24). */
@@ -23,10 +23,7 @@ const STAGE = 'cifarEvalTransform';
  */
 export function cifarEvalTransform(options: CifarEvalTransformOptions = {}): CifarEvalTransform {
   const o = objectOption(STAGE, 'options', options) as CifarEvalTransformOptions;
-  const size = o.size ?? 24;
-  if (!Number.isInteger(size) || size < 1) throw invalidArgument('size', 'a positive integer', size, STAGE);
-  const labelBytes = o.labelBytes ?? 1;
-  if (labelBytes !== 1 && labelBytes !== 2) throw invalidArgument('labelBytes', '1 or 2', labelBytes, STAGE);
+  const { size, labelBytes } = cifarOptions(STAGE, o);
   const n = size * size * 3;
   const minStd = 1 / Math.sqrt(n);
 
@@ -39,9 +36,6 @@ export function cifarEvalTransform(options: CifarEvalTransformOptions = {}): Cif
     height: number,
     width: number,
   ) {
-    if (height < size || width < size) {
-      throw invalidArgument('image', `an image of at least ${size}x${size}`, `${height}x${width}`, STAGE);
-    }
     const oy = Math.floor((height - size) / 2);
     const ox = Math.floor((width - size) / 2);
     let s = 0;
@@ -69,32 +63,8 @@ export function cifarEvalTransform(options: CifarEvalTransformOptions = {}): Cif
   }
 
   function transform(input: Image<'uint8'> | Uint8Array) {
-    if (input instanceof Uint8Array) {
-      const expected = labelBytes + 3072;
-      if (input.length !== expected) {
-        throw new DecodeError(
-          `${STAGE}: Expected a record of ${expected} bytes for record but received ${input.length} bytes`,
-          {
-            parameter: 'record',
-            stage: STAGE,
-          },
-        );
-      }
-      const image = run(input, labelBytes, 32, 1, 1024, 32, 32);
-      return labelBytes === 1
-        ? { label: input[0], image }
-        : { label: input[1], coarseLabel: input[0], image };
-    }
-    const { height, width, channels } = imageDims(STAGE, input);
-    if (input.dtype !== 'uint8' || channels !== 3) {
-      throw invalidArgument(
-        'image',
-        'a uint8 RGB image',
-        `a ${input.dtype} image with ${channels} channels`,
-        STAGE,
-      );
-    }
-    return run(input.data, 0, width * 3, 3, 1, height, width);
+    const c = cifarSource(STAGE, input, labelBytes, size);
+    return withLabels(c, run(c.src, c.base, c.rowStride, c.colStride, c.chStride, c.height, c.width));
   }
   return transform as CifarEvalTransform;
 }

@@ -1,8 +1,8 @@
-import { DecodeError, invalidArgument } from '../core/errors.js';
-import type { Tensor } from '../core/tensor.js';
+import { invalidArgument } from '../core/errors.js';
 import { objectOption } from '../core/validate.js';
 import { distortRecordWasm } from '../wasm/distort-cifar-kernel.js';
-import { type Image, imageDims, type Random } from './image.js';
+import { cifarOptions, cifarSource, withLabels } from './cifar-source.js';
+import { checkRandom, type Image, type Random } from './image.js';
 
 export interface DistortCifarOptions {
   /** Side of the random square crop (default 24, as cifar10_input.IMAGE_SIZE). */
@@ -52,8 +52,7 @@ const STAGE = 'distortCifar';
  */
 export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
   const o = objectOption(STAGE, 'options', options) as DistortCifarOptions;
-  const size = o.size ?? 24;
-  if (!Number.isInteger(size) || size < 1) throw invalidArgument('size', 'a positive integer', size, STAGE);
+  const { size, labelBytes } = cifarOptions(STAGE, o);
   const maxDelta = o.maxDelta ?? 63;
   if (typeof maxDelta !== 'number' || !(maxDelta >= 0))
     throw invalidArgument('maxDelta', 'a non-negative number', maxDelta, STAGE);
@@ -62,8 +61,6 @@ export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
     throw invalidArgument('contrast[0]', 'a non-negative number', lower, STAGE);
   if (typeof upper !== 'number' || !(upper > lower))
     throw invalidArgument('contrast[1]', `a number above contrast[0] (${lower})`, upper, STAGE);
-  const labelBytes = o.labelBytes ?? 1;
-  if (labelBytes !== 1 && labelBytes !== 2) throw invalidArgument('labelBytes', '1 or 2', labelBytes, STAGE);
   if (o.kernel !== undefined && o.kernel !== 'auto' && o.kernel !== 'js') {
     throw invalidArgument('kernel', "'auto' or 'js'", o.kernel, STAGE);
   }
@@ -85,9 +82,6 @@ export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
     width: number,
     rng: Random,
   ): Image<'float32'> {
-    if (height < size || width < size) {
-      throw invalidArgument('image', `an image of at least ${size}x${size}`, `${height}x${width}`, STAGE);
-    }
     const oy = rng.below(height - size + 1);
     const ox = rng.below(width - size + 1);
     const flip = rng.uniformFloat32() < 0.5;
@@ -163,32 +157,13 @@ export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
     input: Image<'uint8'> | Uint8Array,
     rng: Random,
   ): Image<'float32'> | DistortedCifarExample {
-    if (input instanceof Uint8Array) {
-      const expected = labelBytes + 3072;
-      if (input.length !== expected) {
-        throw new DecodeError(
-          `${STAGE}: Expected a record of ${expected} bytes for record but received ${input.length} bytes`,
-          {
-            parameter: 'record',
-            stage: STAGE,
-          },
-        );
-      }
-      const image = useWasm ? runRecordWasm(input, rng) : run(input, labelBytes, 32, 1, 1024, 32, 32, rng);
-      return labelBytes === 1
-        ? { label: input[0], image }
-        : { label: input[1], coarseLabel: input[0], image };
-    }
-    const { height, width, channels } = imageDims(STAGE, input);
-    if (input.dtype !== 'uint8' || channels !== 3) {
-      throw invalidArgument(
-        'image',
-        'a uint8 RGB image',
-        `a ${input.dtype} image with ${channels} channels`,
-        STAGE,
-      );
-    }
-    return run((input as Tensor<'uint8'>).data, 0, width * 3, 3, 1, height, width, rng);
+    checkRandom(STAGE, rng);
+    const c = cifarSource(STAGE, input, labelBytes, size);
+    const image =
+      c.labels && useWasm
+        ? runRecordWasm(c.src, rng)
+        : run(c.src, c.base, c.rowStride, c.colStride, c.chStride, c.height, c.width, rng);
+    return withLabels(c, image);
   }
   return distort as DistortCifar;
 }

@@ -161,6 +161,13 @@ describe('distortCifar', () => {
     expect(() => distortCifar(options as never)).toThrow(message);
   });
 
+  it('rejects a missing or partial random source', () => {
+    expect(() => distortCifar()(randomImage(1), undefined as never)).toThrow(
+      /Expected a Random .* for rng but received undefined/,
+    );
+    expect(() => distortCifar()(randomImage(1), { below: () => 0 } as never)).toThrow(/for rng/);
+  });
+
   it('rejects images it cannot distort', () => {
     const d = distortCifar();
     expect(() => d(randomImage(1, 20, 32), new CounterRng(1, 'd'))).toThrow(
