@@ -64,6 +64,13 @@ export type { Image, ImageDType, Random } from './image/image.js';
 export { padToBoundingBox } from './image/pad.js';
 export { perImageStandardization } from './image/per-image-standardization.js';
 export { randomCrop } from './image/random-crop.js';
+export type {
+  CropBox,
+  RandomResizedCropOptions,
+  ResizedCropBoxOptions,
+  ResizedCropInterpolation,
+} from './image/random-resized-crop.js';
+export { randomResizedCrop, sampleResizedCropBox } from './image/random-resized-crop.js';
 export type { RandomZoomOptions, ZoomOptions } from './image/random-zoom.js';
 export { randomZoom, zoom } from './image/random-zoom.js';
 export type { ResizeOptions } from './image/resize-bilinear.js';
