@@ -3,7 +3,9 @@
  * Usage: cifar-distorted-worker.ts <dir> <numThreads> <epochs> [batch|element]
  *   batch (default): shuffle raw records, then distort whole batches (distortCifarBatch; each record
  *     keyed by its stream index, so the batches equal distort-then-shuffle's);
- *   element: distort each record as it is read (mapParallel over records), then shuffle.
+ *   element: distort each record as it is read (mapParallel over records), then shuffle;
+ *   sharded: two whole pipelines (read, shuffle, distort batches), each on its own thread, batches
+ *     interleaved (shardedPipeline).
  * numThreads 1 runs the work inline; N > 1 on N worker threads.
  */
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import {
   distortCifarBatch,
   fixedLengthRecordReader,
   mapParallel,
+  shardedPipeline,
   shuffleBatch,
   stringInputProducer,
 } from '../src/index.js';
@@ -29,6 +32,17 @@ const timer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage
 timer.unref();
 
 function pipeline(): AsyncIterable<{ label: { data: Int32Array }; image: { data: Float32Array } }> {
+  if (mode === 'sharded') {
+    // Two shards always (the output depends on it); numThreads 1 runs both inline, 2 one per worker.
+    return shardedPipeline(
+      { module: new URL('./cifar-shard.ts', import.meta.url), export: 'cifarShard' },
+      {
+        numShards: 2,
+        numThreads: numThreads === 1 ? 0 : numThreads,
+        args: { dir, epochs, seed: 1, batchSize: 128, minAfterDequeue: 20_000, recordsPerFile: 10_000 },
+      },
+    ) as never;
+  }
   const filenames = stringInputProducer(files, { numEpochs: epochs, seed: 1 });
   if (mode === 'element') {
     const records = fixedLengthRecordReader(filenames, { recordBytes: 3073 });

@@ -109,57 +109,68 @@ function readFile(file: string, layout: Layout, counters: StageCounters): AsyncG
 }
 
 /**
- * Plain files: each positional read starts exactly at the next record, so records never straddle
- * two buffers and every value is a view (no copy). Overlapping windows (hop < record) re-read the
- * overlap, a few bytes per chunk.
+ * Plain files: the size taken when the file is opened fixes the records (a file that grows while it
+ * is read is read as it was). Each positional read starts exactly at a record and covers whole
+ * records, so records never straddle two buffers and every value is a view (no copy); the footer is
+ * never read. Overlapping windows (hop < record) re-read the overlap, a few bytes per chunk.
  */
 async function* readPlain(file: string, layout: Layout, counters: StageCounters): AsyncGenerator<KeyValue> {
   const { recordBytes: R, footerBytes: F, hopBytes: H, headerBytes } = layout;
-  const window = R + F;
   const recordsPerRead = Math.max(1, Math.floor(layout.chunkBytes / H));
-  const readLength = (recordsPerRead - 1) * H + Math.max(window, H);
   let handle: FileHandle;
+  let size: number;
   try {
     handle = await open(file, 'r');
   } catch (err) {
     throw fileError(STAGE, file, err);
   }
+  try {
+    ({ size } = await handle.stat());
+  } catch (err) {
+    await handle.close();
+    throw fileError(STAGE, file, err);
+  }
+  const body = size - headerBytes - F;
+  const count = body >= R ? Math.floor((body - R) / H) + 1 : 0;
   // Double buffering: the read of the next chunk is in flight while this chunk's records are
   // consumed, so I/O overlaps decoding instead of alternating with it.
-  const readAt = async (position: number) => {
-    const buf = new Uint8Array(readLength);
+  const readAt = async (first: number) => {
+    const n = Math.min(recordsPerRead, count - first);
+    const position = headerBytes + first * H;
+    const buf = new Uint8Array((n - 1) * H + R);
+    let bytesRead: number;
     try {
-      return { buf, bytesRead: await readFully(handle, buf, position) };
+      bytesRead = await readFully(handle, buf, position);
     } catch (err) {
       throw fileError(STAGE, file, err);
     }
+    if (bytesRead < buf.length) {
+      throw new TruncatedRecordError(
+        `${STAGE}: Expected ${buf.length} bytes at byte offset ${position} of ${JSON.stringify(file)} but the file ended ` +
+          `after ${bytesRead} (it shrank while being read)`,
+        { file, offset: position + bytesRead, key: `${file}:${first}`, stage: STAGE },
+      );
+    }
+    return { buf, n };
   };
   let pending: ReturnType<typeof readAt> | null = null;
   try {
-    let position = headerBytes;
-    let index = 0;
-    let current = readAt(position);
-    pending = current;
-    for (;;) {
-      const { buf, bytesRead } = await current;
+    let first = 0;
+    if (count > 0) pending = readAt(0);
+    while (first < count) {
+      const current = pending!;
       pending = null;
-      const full = bytesRead === readLength;
-      const next = position + recordsPerRead * H;
-      if (full) pending = current = readAt(next);
-      let o = 0;
-      for (; o + window <= bytesRead; o += H) {
+      const { buf, n } = await current;
+      if (first + n < count) pending = readAt(first + n);
+      for (let k = 0, o = 0; k < n; k++, o += H) {
         counters.elementsIn++;
         counters.elementsOut++;
         const value = layout.copy ? buf.slice(o, o + R) : buf.subarray(o, o + R);
-        yield { key: `${file}:${index++}`, value };
+        yield { key: `${file}:${first + k}`, value };
       }
-      if (!full) {
-        const { size } = await handle.stat();
-        checkTail(file, size, index, layout, counters);
-        return;
-      }
-      position = next;
+      first += n;
     }
+    checkTail(file, size, count, layout, counters);
   } finally {
     if (pending) await (pending as Promise<unknown>).catch(() => undefined);
     await handle.close();

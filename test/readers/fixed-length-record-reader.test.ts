@@ -631,3 +631,36 @@ describe('fixedLengthRecordReader: cancellation closes the file', () => {
     expect(openDescriptorsFor(file)).toBe(0);
   });
 });
+
+describe('fixedLengthRecordReader: plain files are read as they were when opened', () => {
+  it('a file that grows while it is read yields the records it had when opened', async () => {
+    const file = await tmp.write(
+      uniqueName('growing'),
+      new Uint8Array(40).map((_, i) => i),
+    );
+    const it = fixedLengthRecordReader([file], { recordBytes: 4, chunkBytes: 4 })[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.value?.key).toBe(`${file}:0`);
+    const { appendFile } = await import('node:fs/promises');
+    await appendFile(file, new Uint8Array(400));
+    let count = 1;
+    while (!(await it.next()).done) count++;
+    expect(count).toBe(10);
+  });
+
+  it('a large footer is cut off without reading it per record', async () => {
+    const records = 50;
+    const footer = 1 << 20;
+    const data = new Uint8Array(records * 8 + footer);
+    for (let i = 0; i < records; i++) data[i * 8] = i;
+    const file = await tmp.write(uniqueName('big-footer'), data);
+    const t0 = performance.now();
+    const out = await fixedLengthRecordReader([file], {
+      recordBytes: 8,
+      footerBytes: footer,
+      chunkBytes: 64,
+    }).toArray();
+    expect(out.map((r) => r.value[0])).toEqual(Array.from({ length: records }, (_, i) => i));
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+});

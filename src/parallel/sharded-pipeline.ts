@@ -1,0 +1,251 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { interleave } from '../batch/interleave.js';
+import { Deque } from '../core/deque.js';
+import { InputError, invalidArgument } from '../core/errors.js';
+import { type Source, Stream } from '../core/stream.js';
+import { integerOption, objectOption } from '../core/validate.js';
+import type { ShardFactory, ShardReply, ShardRequest, ShardSetup } from './shard-worker.js';
+import { unpackChunk } from './transfer.js';
+
+export interface ShardedPipelineOptions {
+  /** How many independent pipelines the work is split into (fixed: it decides the output). */
+  numShards: number;
+  /** Worker threads running the shards (default min(numShards, cores)); 0 runs them all inline. */
+  numThreads?: number;
+  /** Elements requested ahead from each shard (default 2). */
+  prefetch?: number;
+  /** Passed to the factory in every shard (structured-cloneable). */
+  args?: unknown;
+}
+
+const STAGE = 'shardedPipeline';
+
+/**
+ * Runs `numShards` copies of a whole pipeline (read → augment → shuffle → batch, say) built by a
+ * factory `(shard, numShards, args) => Source`, each on a worker thread, and interleaves their
+ * outputs round-robin. This is TF's batch_join with one reader per thread, made deterministic: the
+ * output depends on `numShards`, the factory and its seeds, never on `numThreads` (0 runs the same
+ * shards inline) or timing. Unlike mapParallel, the main thread only receives finished elements
+ * (whole batches), so the work scales with threads. Each element moves between threads without a
+ * copy of its arrays. A worker that dies fails the stream with an InputError naming its shards.
+ */
+export function shardedPipeline<T>(
+  factory: { module: string | URL; export?: string },
+  options: ShardedPipelineOptions,
+): Stream<T> {
+  const o = objectOption(STAGE, 'options', options) as Partial<ShardedPipelineOptions>;
+  if (
+    !factory ||
+    typeof factory !== 'object' ||
+    !(typeof factory.module === 'string' || factory.module instanceof URL)
+  ) {
+    throw invalidArgument('factory', '{ module, export }', factory, STAGE);
+  }
+  const numShards = integerOption(STAGE, 'numShards', o.numShards, { min: 1 });
+  const numThreads = integerOption(STAGE, 'numThreads', o.numThreads, {
+    min: 0,
+    defaultValue: Math.min(numShards, availableParallelism()),
+  });
+  const prefetch = integerOption(STAGE, 'prefetch', o.prefetch, { min: 1, defaultValue: 2 });
+  const module =
+    factory.module instanceof URL
+      ? factory.module.href
+      : new URL(factory.module, `file://${process.cwd()}/`).href;
+  const exportName = factory.export;
+  const shards = Array.from({ length: numShards }, (_, s) => s);
+
+  if (numThreads === 0) {
+    const lanes = shards.map((shard) =>
+      Stream.from<T>(
+        {
+          async *[Symbol.asyncIterator]() {
+            const mod = (await import(module)) as Record<string, ShardFactory<T>>;
+            const make = mod[exportName ?? 'default'];
+            if (typeof make !== 'function')
+              throw invalidArgument(
+                'factory',
+                `a module exporting function ${exportName ?? 'default'}`,
+                module,
+                STAGE,
+              );
+            yield* Stream.from(await make(shard, numShards, o.args));
+          },
+        },
+        `shard_${shard}`,
+      ),
+    );
+    return interleave(lanes);
+  }
+
+  return new Stream<T>(
+    (counters) => {
+      const pool = new ShardPool<T>(
+        module,
+        exportName,
+        numShards,
+        Math.min(numThreads, numShards),
+        prefetch,
+        o.args,
+      );
+      const merged = interleave(pool.lanes as Source<T>[])[Symbol.asyncIterator]();
+      return {
+        async next() {
+          counters.start();
+          const r = await merged.next();
+          if (r.done) {
+            counters.done = true;
+            await pool.close();
+          } else {
+            counters.elementsIn++;
+            counters.elementsOut++;
+          }
+          return r;
+        },
+        async return() {
+          counters.done = true;
+          await merged.return?.();
+          await pool.close();
+          return { value: undefined, done: true };
+        },
+      };
+    },
+    { name: 'sharded_pipeline', capacity: numShards * prefetch },
+  );
+}
+
+/** One shard's stream of elements arriving from its worker. */
+class ShardLane<T> implements AsyncIterable<T> {
+  readonly buffer = new Deque<T>();
+  outstanding = 0;
+  exhausted = false;
+  error: unknown = null;
+  wake: (() => void) | null = null;
+
+  constructor(
+    private readonly request: () => void,
+    private readonly prefetch: number,
+  ) {}
+
+  signal(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    for (;;) {
+      if (this.error) throw this.error;
+      while (!this.exhausted && this.outstanding + this.buffer.length < this.prefetch) {
+        this.outstanding++;
+        this.request();
+      }
+      if (this.buffer.length > 0) {
+        yield this.buffer.shift() as T;
+        continue;
+      }
+      if (this.exhausted && this.outstanding === 0) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
+/** The workers of one run and the lanes of their shards. */
+class ShardPool<T> {
+  readonly lanes: ShardLane<T>[] = [];
+  private readonly workers: Worker[] = [];
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    module: string,
+    exportName: string | undefined,
+    numShards: number,
+    numThreads: number,
+    prefetch: number,
+    args: unknown,
+  ) {
+    for (let w = 0; w < numThreads; w++) {
+      const shards = Array.from({ length: numShards }, (_, s) => s).filter((s) => s % numThreads === w);
+      const setup: ShardSetup = { module, exportName, shards, numShards, args };
+      const entry = new URL(
+        import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js',
+        import.meta.url,
+      );
+      const worker = entry.pathname.endsWith('.ts')
+        ? // Running from TypeScript sources (tests, tsx): register tsx's loader inside the worker first.
+          new Worker(
+            `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
+            {
+              eval: true,
+              workerData: setup,
+            },
+          )
+        : new Worker(entry, { workerData: setup });
+      this.workers.push(worker);
+      for (const shard of shards) {
+        this.lanes[shard] = new ShardLane<T>(
+          () => worker.postMessage({ type: 'pull', shard } satisfies ShardRequest),
+          prefetch,
+        );
+      }
+      worker.on('message', (reply: ShardReply) => this.onReply(reply));
+      const died = (err: unknown) => {
+        if (this.closing) return;
+        const message = err instanceof Error ? err.message : String(err);
+        for (const shard of shards) {
+          const lane = this.lanes[shard];
+          lane.error ??= new InputError(
+            `${STAGE}: the worker running shards [${shards.join(', ')}] died: ${message}`,
+            {
+              stage: STAGE,
+              cause: err,
+            },
+          );
+          lane.signal();
+        }
+      };
+      worker.on('error', died);
+      worker.on('exit', (code) => died(new Error(`worker exited with code ${code}`)));
+    }
+  }
+
+  private onReply(reply: ShardReply): void {
+    if (reply.type === 'closed') return;
+    const lane = this.lanes[reply.shard];
+    lane.outstanding--;
+    if (reply.type === 'item') lane.buffer.push(unpackChunk(reply.chunk)[0] as T);
+    else if (reply.type === 'done') lane.exhausted = true;
+    else {
+      const e = reply.error;
+      const err = new InputError(`${STAGE}: shard ${reply.shard} failed: ${e.name}: ${e.message}`, {
+        stage: STAGE,
+      });
+      if (e.stack) err.stack = `${err.name}: ${err.message}\n  caused by ${e.stack}`;
+      lane.error ??= err;
+    }
+    lane.signal();
+  }
+
+  /** Lets each worker return its pipelines (closing their files), then terminates it. */
+  close(): Promise<void> {
+    this.closing ??= Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const done = () => {
+              clearTimeout(timer);
+              void w.terminate().then(() => resolve());
+            };
+            const timer = setTimeout(done, 1000);
+            timer.unref();
+            w.on('message', (m: ShardReply) => {
+              if (m.type === 'closed') done();
+            });
+            w.once('exit', done);
+            w.postMessage({ type: 'close' } satisfies ShardRequest);
+          }),
+      ),
+    ).then(() => undefined);
+    return this.closing;
+  }
+}
