@@ -39,6 +39,7 @@ function pipeline(): AsyncIterable<{ label: { data: Int32Array }; image: { data:
       {
         numShards: 2,
         numThreads: numThreads === 1 ? 0 : numThreads,
+        transferResults: true,
         args: { dir, epochs, seed: 1, batchSize: 128, minAfterDequeue: 20_000, recordsPerFile: 10_000 },
       },
     ) as never;
@@ -64,10 +65,7 @@ function pipeline(): AsyncIterable<{ label: { data: Int32Array }; image: { data:
   return mapParallel<RawCifarBatch, DistortedCifarBatch>(
     raw as never,
     { module: fn, export: 'distortRawBatch' },
-    {
-      numThreads,
-      seed: 1,
-    },
+    { numThreads, seed: 1, transferResults: true },
   ) as never;
 }
 

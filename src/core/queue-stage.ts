@@ -1,4 +1,4 @@
-import { OutOfRangeError } from './errors.js';
+import { CancelledError, OutOfRangeError } from './errors.js';
 import type { QueueBase } from './queue-base.js';
 import { QueueRunner } from './runner.js';
 import type { StageCounters } from './stats.js';
@@ -32,8 +32,11 @@ export class QueueStageIterator<Q, R> implements AsyncIterator<R> {
       this.counters.elementsOut++;
       return { value, done: false };
     } catch (err) {
+      // A pull still pending when the stage was returned ends quietly, not with the cancellation.
+      const returned = this.finished;
       await this.finish();
-      if (err instanceof OutOfRangeError) return { value: undefined, done: true };
+      if (err instanceof OutOfRangeError || (returned && err instanceof CancelledError))
+        return { value: undefined, done: true };
       throw err;
     }
   }

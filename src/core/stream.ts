@@ -250,6 +250,27 @@ export function serialized<T>(iterator: AsyncIterator<T>): AsyncIterator<T> {
   };
 }
 
+/**
+ * Runs an async generator over an upstream iterator, with a `return()` that returns the upstream
+ * first. An async generator's own return() waits behind a pending next(); if that next() is waiting
+ * on the upstream (a filename queue with no next file yet), returning the upstream first ends the
+ * wait, so `break` never hangs.
+ */
+export function returnsUpstreamFirst<U, T>(
+  upstream: AsyncIterable<U>,
+  body: (it: AsyncIterator<U>) => AsyncGenerator<T>,
+): AsyncIterator<T> {
+  const it = upstream[Symbol.asyncIterator]();
+  const gen = body(it);
+  return {
+    next: () => gen.next(),
+    async return(value?: unknown) {
+      await it.return?.().catch(() => undefined);
+      return gen.return(value as T);
+    },
+  };
+}
+
 function syncToAsync<T>(iterator: Iterator<T>): AsyncIterator<T> {
   return {
     next: async () => iterator.next(),

@@ -46,6 +46,9 @@ export function distortCifarBatch(
     throw invalidArgument('seed', 'a non-negative integer', o.seed, STAGE);
   const single = distortCifar(o); // validates the shared options; the fallback without WebAssembly
   const size = o.size ?? 24;
+  if (size > 32) throw invalidArgument('size', 'an integer in [1, 32] (records are 32x32)', size, STAGE);
+  if (o.name !== undefined && typeof o.name !== 'string')
+    throw invalidArgument('name', 'a string', o.name, STAGE);
   const maxDelta = o.maxDelta ?? 63;
   const [lower, upper] = o.contrast ?? [0.2, 1.8];
   const labelBytes = o.labelBytes ?? 1;
@@ -53,7 +56,12 @@ export function distortCifarBatch(
   const recordBytes = labelBytes + 3072;
 
   return (batch: RawCifarBatch): DistortedCifarBatch => {
-    if (!isTensor(batch?.value) || batch.value.dtype !== 'uint8' || batch.value.shape[1] !== recordBytes) {
+    if (
+      !isTensor(batch?.value) ||
+      batch.value.dtype !== 'uint8' ||
+      batch.value.shape[1] !== recordBytes ||
+      batch.value.data.length !== batch.value.shape[0] * recordBytes
+    ) {
       throw invalidArgument('batch.value', `a uint8 tensor [B, ${recordBytes}]`, batch?.value, STAGE);
     }
     if (

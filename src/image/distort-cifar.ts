@@ -54,13 +54,20 @@ export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
   const o = objectOption(STAGE, 'options', options) as DistortCifarOptions;
   const { size, labelBytes } = cifarOptions(STAGE, o);
   const maxDelta = o.maxDelta ?? 63;
-  if (typeof maxDelta !== 'number' || !(maxDelta >= 0))
-    throw invalidArgument('maxDelta', 'a non-negative number', maxDelta, STAGE);
-  const [lower, upper] = o.contrast ?? [0.2, 1.8];
-  if (typeof lower !== 'number' || !(lower >= 0))
-    throw invalidArgument('contrast[0]', 'a non-negative number', lower, STAGE);
-  if (typeof upper !== 'number' || !(upper > lower))
-    throw invalidArgument('contrast[1]', `a number above contrast[0] (${lower})`, upper, STAGE);
+  if (typeof maxDelta !== 'number' || !Number.isFinite(maxDelta) || maxDelta < 0) {
+    throw invalidArgument('maxDelta', 'a finite non-negative number', maxDelta, STAGE);
+  }
+  const contrast = o.contrast ?? [0.2, 1.8];
+  if (!Array.isArray(contrast) || contrast.length !== 2) {
+    throw invalidArgument('contrast', 'a [lower, upper] pair', contrast, STAGE);
+  }
+  const [lower, upper] = contrast;
+  if (typeof lower !== 'number' || !Number.isFinite(lower) || lower < 0) {
+    throw invalidArgument('contrast[0]', 'a finite non-negative number', lower, STAGE);
+  }
+  if (typeof upper !== 'number' || !Number.isFinite(upper) || !(upper > lower)) {
+    throw invalidArgument('contrast[1]', `a finite number above contrast[0] (${lower})`, upper, STAGE);
+  }
   if (o.kernel !== undefined && o.kernel !== 'auto' && o.kernel !== 'js') {
     throw invalidArgument('kernel', "'auto' or 'js'", o.kernel, STAGE);
   }

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { InputError, invalidArgument } from '../core/errors.js';
 import { CounterRng, randomSeed } from '../core/rng.js';
 import type { StageCounters } from '../core/stats.js';
-import { type Source, Stream } from '../core/stream.js';
+import { returnsUpstreamFirst, type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption } from '../core/validate.js';
 import { packChunk, unpackChunk } from './transfer.js';
 import type { ErrorInfo, Reply, Task, WorkerSetup } from './worker.js';
@@ -34,6 +34,12 @@ export interface MapParallelOptions {
   seed?: number;
   /** Name of the op in random keys and stats (default 'map_parallel'). */
   name?: string;
+  /**
+   * Move result arrays that own their whole buffer back from the worker instead of copying them
+   * (default false). Only for functions that return fresh arrays: a moved array is emptied on the
+   * worker's side, so a function that keeps it (a lookup table, a reused output) would see it empty.
+   */
+  transferResults?: boolean;
 }
 
 const STAGE = 'mapParallel';
@@ -62,21 +68,23 @@ export function mapParallel<T, R>(source: Source<T>, fn: ParallelFn<T, R>, optio
   });
   const seed = o.seed === undefined ? randomSeed(STAGE) : integerOption(STAGE, 'seed', o.seed, { min: 0 });
   const name = o.name ?? 'map_parallel';
+  const transferResults = booleanOption(STAGE, 'transferResults', o.transferResults, false);
   let setup: WorkerSetup;
-  if (typeof fn === 'function') setup = { source: fn.toString(), seed, op: name };
+  if (typeof fn === 'function') setup = { source: fn.toString(), seed, op: name, transferResults };
   else if (fn && typeof fn === 'object' && (typeof fn.module === 'string' || fn.module instanceof URL)) {
     setup = {
       module: String(fn.module instanceof URL ? fn.module.href : toUrl(fn.module)),
       exportName: fn.export,
       seed,
       op: name,
+      transferResults,
     };
   } else throw invalidArgument('fn', 'a function or { module, export }', fn, STAGE);
   const upstream = Stream.from(source, 'source', { stage: STAGE, parameter: 'source' });
   const stream = new Stream<R>(
     (counters) =>
       numThreads === 0
-        ? inline(upstream, fn, setup, counters)
+        ? returnsUpstreamFirst(upstream, (it) => inline(it, fn, setup, counters))
         : new ParallelIterator<T, R>(
             upstream,
             setup,
@@ -115,7 +123,7 @@ function mapError(value: unknown, index: number, error: ErrorInfo): MapError {
 
 /** numThreads 0: the same function and random keys, on this thread. */
 async function* inline<T, R>(
-  upstream: Stream<T>,
+  upstream: AsyncIterator<T>,
   fn: ParallelFn<T, R>,
   setup: WorkerSetup,
   counters: StageCounters,
@@ -135,7 +143,10 @@ async function* inline<T, R>(
   }
   let index = 0;
   try {
-    for await (const value of upstream) {
+    for (;;) {
+      const r = await upstream.next();
+      if (r.done) break;
+      const value = r.value;
       counters.start();
       counters.elementsIn++;
       const i = index++;
@@ -144,13 +155,16 @@ async function* inline<T, R>(
         result = await f(value, new CounterRng(setup.seed, setup.op, i, Math.floor(i / 0x100000000)), i);
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
-        throw mapError(value, i, e);
+        const wrapped = mapError(value, i, e);
+        (wrapped as { cause?: unknown }).cause = err;
+        throw wrapped;
       }
       counters.elementsOut++;
       yield result;
     }
   } finally {
     counters.done = true;
+    await upstream.return?.();
   }
 }
 
@@ -206,11 +220,7 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     this.counters.start();
     if (this.pool.length === 0) for (let i = 0; i < this.numThreads; i++) this.pool.push(this.spawn());
     for (;;) {
-      if (this.failure) {
-        const { error } = this.failure;
-        await this.finish();
-        throw error;
-      }
+      if (this.finished) return { value: undefined, done: true };
       const index = this.deterministic ? this.delivered : this.completionOrder[0];
       const result = index === undefined ? undefined : this.results.get(index);
       if (index !== undefined && result) {
@@ -224,6 +234,12 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
           throw result.error;
         }
         return { value: result.value, done: false };
+      }
+      // An upstream error comes after every element pulled before it, whatever the thread count.
+      if (this.failure && !this.pulling && this.delivered === this.nextIndex) {
+        const { error } = this.failure;
+        await this.finish();
+        throw error;
       }
       if (this.upstreamDone && !this.pulling && this.delivered === this.nextIndex) {
         await this.finish();
@@ -241,14 +257,25 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
 
   /** Pulls upstream elements into chunks and dispatches them while fewer than `capacity` are outstanding. */
   private async fill(): Promise<void> {
-    if (this.pulling || this.upstreamDone || this.finished) return;
+    if (this.pulling || this.upstreamDone || this.finished || this.failure) return;
     this.pulling = true;
     try {
-      while (!this.finished && !this.upstreamDone && this.nextIndex - this.delivered < this.capacity) {
+      while (
+        !this.finished &&
+        !this.upstreamDone &&
+        !this.failure &&
+        this.nextIndex - this.delivered < this.capacity
+      ) {
         const first = this.nextIndex;
         const values: T[] = [];
         while (values.length < this.chunkSize && this.nextIndex - this.delivered < this.capacity) {
-          const r = await this.upstream.next();
+          let r: IteratorResult<T>;
+          try {
+            r = await this.upstream.next();
+          } catch (error) {
+            this.failure ??= { error };
+            break; // the elements pulled before the error still go out
+          }
           if (this.finished) return;
           if (r.done) {
             this.upstreamDone = true;
@@ -260,8 +287,6 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
         }
         if (values.length > 0) this.dispatch({ seq: this.nextSeq++, first, values, attempts: 0 });
       }
-    } catch (error) {
-      this.failure ??= { error };
     } finally {
       this.pulling = false;
       this.signal();
@@ -376,6 +401,7 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     if (this.finished) return;
     this.finished = true;
     this.counters.done = true;
+    this.signal(); // a next() waiting for a result ends now
     await Promise.allSettled(this.pool.map((p) => p.worker.terminate()));
     this.jobs.clear();
     this.results.clear();

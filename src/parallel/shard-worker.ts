@@ -13,6 +13,7 @@ export interface ShardSetup {
   shards: number[];
   numShards: number;
   args: unknown;
+  transferResults: boolean;
 }
 
 export type ShardRequest = { type: 'pull'; shard: number } | { type: 'close' };
@@ -74,7 +75,7 @@ async function pull(shard: number): Promise<void> {
       port.postMessage({ type: 'done', shard } satisfies ShardReply);
       return;
     }
-    const chunk = packChunk([r.value], { moveOwned: true });
+    const chunk = packChunk([r.value], { moveOwned: setup.transferResults });
     port.postMessage({ type: 'item', shard, chunk } satisfies ShardReply, chunk.buffers);
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));

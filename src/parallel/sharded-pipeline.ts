@@ -4,7 +4,7 @@ import { interleave } from '../batch/interleave.js';
 import { Deque } from '../core/deque.js';
 import { InputError, invalidArgument } from '../core/errors.js';
 import { type Source, Stream } from '../core/stream.js';
-import { integerOption, objectOption } from '../core/validate.js';
+import { booleanOption, integerOption, objectOption } from '../core/validate.js';
 import type { ShardFactory, ShardReply, ShardRequest, ShardSetup } from './shard-worker.js';
 import { unpackChunk } from './transfer.js';
 
@@ -17,6 +17,11 @@ export interface ShardedPipelineOptions {
   prefetch?: number;
   /** Passed to the factory in every shard (structured-cloneable). */
   args?: unknown;
+  /**
+   * Move output arrays that own their whole buffer from the worker instead of copying them (default
+   * false): only for pipelines that emit fresh arrays (batchers do), since a moved array is emptied.
+   */
+  transferResults?: boolean;
 }
 
 const STAGE = 'shardedPipeline';
@@ -48,6 +53,7 @@ export function shardedPipeline<T>(
     defaultValue: Math.min(numShards, availableParallelism()),
   });
   const prefetch = integerOption(STAGE, 'prefetch', o.prefetch, { min: 1, defaultValue: 2 });
+  const transferResults = booleanOption(STAGE, 'transferResults', o.transferResults, false);
   const module =
     factory.module instanceof URL
       ? factory.module.href
@@ -87,12 +93,21 @@ export function shardedPipeline<T>(
         Math.min(numThreads, numShards),
         prefetch,
         o.args,
+        transferResults,
       );
       const merged = interleave(pool.lanes as Source<T>[])[Symbol.asyncIterator]();
       return {
         async next() {
           counters.start();
-          const r = await merged.next();
+          let r: IteratorResult<T>;
+          try {
+            r = await merged.next();
+          } catch (err) {
+            // A failed shard ends the run: stop every worker, or the process could not exit.
+            counters.done = true;
+            await pool.close();
+            throw err;
+          }
           if (r.done) {
             counters.done = true;
             await pool.close();
@@ -104,8 +119,10 @@ export function shardedPipeline<T>(
         },
         async return() {
           counters.done = true;
-          await merged.return?.();
+          // Close the pool first: it ends every lane, so lanes waiting on a quiet worker cannot hold
+          // up the return of the merge.
           await pool.close();
+          await merged.return?.();
           return { value: undefined, done: true };
         },
       };
@@ -135,16 +152,17 @@ class ShardLane<T> implements AsyncIterable<T> {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
     for (;;) {
-      if (this.error) throw this.error;
-      while (!this.exhausted && this.outstanding + this.buffer.length < this.prefetch) {
-        this.outstanding++;
-        this.request();
-      }
+      // Elements that arrived before an error come first (replies of a shard are ordered).
       if (this.buffer.length > 0) {
         yield this.buffer.shift() as T;
         continue;
       }
+      if (this.error) throw this.error;
       if (this.exhausted && this.outstanding === 0) return;
+      while (!this.exhausted && this.outstanding + this.buffer.length < this.prefetch) {
+        this.outstanding++;
+        this.request();
+      }
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
@@ -163,10 +181,11 @@ class ShardPool<T> {
     numThreads: number,
     prefetch: number,
     args: unknown,
+    transferResults: boolean,
   ) {
     for (let w = 0; w < numThreads; w++) {
       const shards = Array.from({ length: numShards }, (_, s) => s).filter((s) => s % numThreads === w);
-      const setup: ShardSetup = { module, exportName, shards, numShards, args };
+      const setup: ShardSetup = { module, exportName, shards, numShards, args, transferResults };
       const entry = new URL(
         import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js',
         import.meta.url,
@@ -226,8 +245,15 @@ class ShardPool<T> {
     lane.signal();
   }
 
-  /** Lets each worker return its pipelines (closing their files), then terminates it. */
+  /** Ends every lane, lets each worker return its pipelines (closing their files), then terminates it. */
   close(): Promise<void> {
+    if (!this.closing) {
+      for (const lane of this.lanes) {
+        lane.exhausted = true;
+        lane.outstanding = 0;
+        lane.signal();
+      }
+    }
     this.closing ??= Promise.all(
       this.workers.map(
         (w) =>

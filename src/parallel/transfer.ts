@@ -79,9 +79,11 @@ export function packChunk(
   let offset = 0;
   const packed = values.map((v) =>
     mapArrays(v, (a) => {
-      if (owns(a) && !buffers.includes(a.buffer as ArrayBuffer)) {
-        buffers.push(a.buffer as ArrayBuffer);
-        return { __inqueueView: [typeName(a)!, buffers.length - 1, 0, a.length] } satisfies ViewRef;
+      if (owns(a)) {
+        // The same array twice in a result moves once and is referenced twice.
+        let b = buffers.indexOf(a.buffer as ArrayBuffer);
+        if (b < 0) b = buffers.push(a.buffer as ArrayBuffer) - 1;
+        return { __inqueueView: [typeName(a)!, b, 0, a.length] } satisfies ViewRef;
       }
       offset = align(offset);
       bytes.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);

@@ -13,6 +13,8 @@ export interface WorkerSetup {
   source?: string;
   seed: number;
   op: string;
+  /** Move result arrays that own their buffers instead of copying them (see MapParallelOptions). */
+  transferResults?: boolean;
 }
 
 /** A chunk of consecutive elements: element k is number first + k. */
@@ -40,7 +42,9 @@ type Fn = (value: unknown, rng: CounterRng, index: number) => unknown;
 async function loadFunction(setup: WorkerSetup): Promise<Fn> {
   if (setup.source !== undefined) {
     // A self-contained function sent as source text (it cannot close over the caller's variables).
-    return new Function(`return (${setup.source});`)() as Fn;
+    // tsx/esbuild keep function names through a `__name` helper that exists only where the source
+    // was compiled: provide a no-op one.
+    return new Function('__name', `return (${setup.source});`)((f: unknown) => f) as Fn;
   }
   const mod = (await import(setup.module!)) as Record<string, unknown>;
   const fn = mod[setup.exportName ?? 'default'];
@@ -88,7 +92,7 @@ async function run(task: Task): Promise<void> {
       }
     }
   }
-  const chunk = packChunk(results, { moveOwned: true });
+  const chunk = packChunk(results, { moveOwned: setup.transferResults === true });
   port.postMessage({ seq: task.seq, errors, chunk } satisfies Reply, chunk.buffers);
 }
 

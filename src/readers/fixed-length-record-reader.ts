@@ -3,7 +3,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { createGunzip, createInflate } from 'node:zlib';
 import { DecodeError, InputError, TruncatedRecordError } from '../core/errors.js';
 import type { StageCounters } from '../core/stats.js';
-import { type Source, Stream } from '../core/stream.js';
+import { returnsUpstreamFirst, type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
 import { fileError } from './file-errors.js';
 import type { KeyValue } from './whole-file-reader.js';
@@ -59,10 +59,13 @@ export function fixedLengthRecordReader(
 ): Stream<KeyValue> {
   const layout = validate(options);
   const upstream = Stream.from(filenames, 'filenames', { stage: STAGE, parameter: 'filenames' });
-  return new Stream<KeyValue>((counters) => readAll(upstream, layout, counters), {
-    name: 'fixed_length_record_reader',
-    upstreams: [upstream as Stream<unknown>],
-  });
+  return new Stream<KeyValue>(
+    (counters) => returnsUpstreamFirst(upstream, (files) => readAll(files, layout, counters)),
+    {
+      name: 'fixed_length_record_reader',
+      upstreams: [upstream as Stream<unknown>],
+    },
+  );
 }
 
 function validate(options: FixedLengthRecordReaderOptions): Layout {
@@ -86,11 +89,10 @@ function validate(options: FixedLengthRecordReaderOptions): Layout {
 }
 
 async function* readAll(
-  upstream: Stream<string>,
+  files: AsyncIterator<string>,
   layout: Layout,
   counters: StageCounters,
 ): AsyncGenerator<KeyValue> {
-  const files = upstream[Symbol.asyncIterator]();
   try {
     for (;;) {
       counters.start();
@@ -125,7 +127,10 @@ async function* readPlain(file: string, layout: Layout, counters: StageCounters)
     throw fileError(STAGE, file, err);
   }
   try {
-    ({ size } = await handle.stat());
+    const st = await handle.stat();
+    // Linux opens a directory for reading; it would only fail at the first read, if any.
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    size = st.size;
   } catch (err) {
     await handle.close();
     throw fileError(STAGE, file, err);

@@ -49,6 +49,13 @@ describe('distortCifarBatch', () => {
       d({ value: { dtype: 'uint8', shape: [1, 10], data: new Uint8Array(10) }, index: rawBatch(1).index }),
     ).toThrow(/Expected a uint8 tensor \[B, 3073\] for batch.value/);
     expect(() => d({ value: rawBatch(2).value, index: rawBatch(1).index })).toThrow(/for batch.index/);
+    expect(() => distortCifarBatch({ seed: 1, size: 40 })).toThrow(
+      /Expected an integer in \[1, 32\] .* for size but received 40/,
+    );
+    const short = rawBatch(2);
+    expect(() =>
+      d({ ...short, value: { ...short.value, data: short.value.data.subarray(0, 3073) } }),
+    ).toThrow(/for batch.value/);
     expect(() => distortCifarBatch({} as never)).toThrow(
       /Expected a non-negative integer for seed but received undefined/,
     );

@@ -153,8 +153,14 @@ describe('distortCifar', () => {
 
   it.each([
     [{ size: 0 }, /Expected a positive integer for size but received 0/],
-    [{ maxDelta: -1 }, /Expected a non-negative number for maxDelta but received -1/],
-    [{ contrast: [1, 1] }, /Expected a number above contrast\[0\] \(1\) for contrast\[1\] but received 1/],
+    [{ maxDelta: -1 }, /Expected a finite non-negative number for maxDelta but received -1/],
+    [{ maxDelta: Number.POSITIVE_INFINITY }, /for maxDelta but received Infinity/],
+    [{ contrast: 0.5 }, /Expected a \[lower, upper\] pair for contrast but received 0.5/],
+    [{ contrast: [0.2, Number.POSITIVE_INFINITY] }, /for contrast\[1\] but received Infinity/],
+    [
+      { contrast: [1, 1] },
+      /Expected a finite number above contrast\[0\] \(1\) for contrast\[1\] but received 1/,
+    ],
     [{ contrast: [-1, 1] }, /for contrast\[0\] but received -1/],
     [{ labelBytes: 3 }, /Expected 1 or 2 for labelBytes but received 3/],
   ])('rejects options %j', (options, message) => {

@@ -215,3 +215,77 @@ describe('mapParallel', () => {
     );
   });
 });
+
+describe('mapParallel edge cases found in review', () => {
+  it('return() while a next() is pending ends it instead of hanging', async () => {
+    const slow = Stream.from({
+      async *[Symbol.asyncIterator]() {
+        for (let i = 0; ; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          yield { key: `k${i}`, v: i };
+        }
+      },
+    });
+    const it = mapParallel<unknown, Out>(slow, { module: fns, export: 'double' }, { numThreads: 1 })[
+      Symbol.asyncIterator
+    ]();
+    await it.next();
+    const pending = it.next();
+    await it.return?.();
+    await expect(pending).resolves.toEqual({ value: undefined, done: true });
+  });
+
+  it('an upstream error comes after the same elements whatever numThreads', async () => {
+    const failing = () =>
+      Stream.from({
+        async *[Symbol.asyncIterator]() {
+          for (let i = 0; i < 10; i++) yield { key: `k${i}`, v: i };
+          throw new Error('upstream broke after 10');
+        },
+      });
+    for (const numThreads of [0, 1, 2]) {
+      const seen: number[] = [];
+      const err = await (async () => {
+        for await (const x of mapParallel<unknown, Out>(
+          failing(),
+          { module: fns, export: 'double' },
+          { numThreads, chunkSize: 3 },
+        ))
+          seen.push(x.v);
+      })().catch((e: unknown) => e);
+      expect((err as Error).message).toBe('upstream broke after 10');
+      expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => 2 * i));
+    }
+  });
+
+  it('results are copied by default, so a function may keep the arrays it returns', async () => {
+    const out = await mapParallel(
+      [1, 2, 3],
+      (x: number) => {
+        const g = globalThis as { table?: Float32Array };
+        g.table ??= Float32Array.of(1, 2, 3, 4);
+        return { v: x, table: g.table };
+      },
+      { numThreads: 1 },
+    ).toArray();
+    expect(out.map((o) => Array.from(o.table))).toEqual([
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+    ]);
+  });
+
+  it('a self-contained function with nested named functions runs on workers (tsx __name)', async () => {
+    const out = await mapParallel(
+      [1, 2],
+      (x: number) => {
+        function twice(y: number) {
+          return 2 * y;
+        }
+        return twice(x);
+      },
+      { numThreads: 1 },
+    ).toArray();
+    expect(out).toEqual([2, 4]);
+  });
+});

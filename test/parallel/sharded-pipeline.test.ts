@@ -74,3 +74,28 @@ describe('shardedPipeline', () => {
     );
   });
 });
+
+describe('shardedPipeline cleanup', () => {
+  it('an error stops the workers (no handles left)', async () => {
+    await settle();
+    const before = resourceCounts();
+    await shardedPipeline<Item>({ module: fns, export: 'failingShard' }, { numShards: 2, numThreads: 2 })
+      .toArray()
+      .catch(() => undefined);
+    await settle();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(leaked(before, resourceCounts())).toEqual({});
+  });
+
+  it('delivers what a shard produced before its error', async () => {
+    const seen: string[] = [];
+    await (async () => {
+      for await (const x of shardedPipeline<Item>(
+        { module: fns, export: 'failingShard' },
+        { numShards: 2, numThreads: 2, prefetch: 4 },
+      ))
+        seen.push(x.key);
+    })().catch(() => undefined);
+    expect(seen).toEqual(['s0', 's1', 's0b']);
+  });
+});

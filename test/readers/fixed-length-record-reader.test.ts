@@ -491,12 +491,17 @@ describe('fixedLengthRecordReader: file errors', () => {
     it(`a directory is a NotFoundError saying so (${label})`, async () => {
       const dir = tmp.path(uniqueName(`dir-${label}`));
       await mkdir(dir);
-      const err = await rejectionOf(() =>
-        fixedLengthRecordReader([dir], { recordBytes: 4, encoding }).toArray(),
-      );
-      expect(err).toBeInstanceOf(NotFoundError);
-      expect(err.message).toContain(dir);
-      expect(err.message).toContain('directory');
+      // Records larger than a directory's reported size (4096 on Linux) too, and under 'skip'.
+      for (const recordBytes of [4, 5000]) {
+        for (const onTruncated of ['error', 'skip'] as const) {
+          const err = await rejectionOf(() =>
+            fixedLengthRecordReader([dir], { recordBytes, encoding, onTruncated }).toArray(),
+          );
+          expect(err).toBeInstanceOf(NotFoundError);
+          expect(err.message).toContain(dir);
+          expect(err.message).toContain('directory');
+        }
+      }
     });
 
     it(`an unreadable path (symlink loop, unreadable even as root) is a NotFoundError (${label})`, async () => {
