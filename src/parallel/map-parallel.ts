@@ -5,8 +5,9 @@ import { CounterRng, randomSeed } from '../core/rng.js';
 import type { StageCounters } from '../core/stats.js';
 import { returnsUpstreamFirst, type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption } from '../core/validate.js';
+import { type ErrorInfo, reviveError } from './error-info.js';
 import { packChunk, unpackChunk } from './transfer.js';
-import type { ErrorInfo, Reply, Task, WorkerSetup } from './worker.js';
+import type { Reply, Task, WorkerSetup } from './worker.js';
 
 /** A per-example function: the element, its own random source, and its index in the stream. */
 export type ExampleFn<T, R> = (value: T, rng: CounterRng, index: number) => R | Promise<R>;
@@ -118,6 +119,7 @@ function mapError(value: unknown, index: number, error: ErrorInfo): MapError {
     },
   );
   if (error.stack) err.stack = `${err.name}: ${err.message}\n  caused by ${error.stack}`;
+  (err as { cause?: unknown }).cause = reviveError(error);
   return err;
 }
 

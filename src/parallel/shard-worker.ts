@@ -4,8 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Source, Stream } from '../core/stream.js';
+import { type ErrorInfo, errorInfo } from './error-info.js';
 import { type PackedChunk, packChunk } from './transfer.js';
-import type { ErrorInfo } from './worker.js';
 
 export interface ShardSetup {
   module: string;
@@ -78,11 +78,6 @@ async function pull(shard: number): Promise<void> {
     const chunk = packChunk([r.value], { moveOwned: setup.transferResults });
     port.postMessage({ type: 'item', shard, chunk } satisfies ShardReply, chunk.buffers);
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    port.postMessage({
-      type: 'error',
-      shard,
-      error: { name: e.name, message: e.message, stack: e.stack },
-    } satisfies ShardReply);
+    port.postMessage({ type: 'error', shard, error: errorInfo(err) } satisfies ShardReply);
   }
 }

@@ -5,6 +5,7 @@ import { Deque } from '../core/deque.js';
 import { InputError, invalidArgument } from '../core/errors.js';
 import { type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption } from '../core/validate.js';
+import { reviveError } from './error-info.js';
 import type { ShardFactory, ShardReply, ShardRequest, ShardSetup } from './shard-worker.js';
 import { unpackChunk } from './transfer.js';
 
@@ -75,7 +76,11 @@ export function shardedPipeline<T>(
                 module,
                 STAGE,
               );
-            yield* Stream.from(await make(shard, numShards, o.args));
+            try {
+              yield* Stream.from(await make(shard, numShards, o.args));
+            } catch (err) {
+              throw shardError(shard, err); // the same error as from a worker
+            }
           },
         },
         `shard_${shard}`,
@@ -129,6 +134,22 @@ export function shardedPipeline<T>(
     },
     { name: 'sharded_pipeline', capacity: numShards * prefetch },
   );
+}
+
+/**
+ * A shard's error, the same whether the shard ran inline or on a worker: an InputError keeps its
+ * class and context (file, offset, key...) with the shard named in its message; any other error is
+ * wrapped in an InputError whose cause it is.
+ */
+function shardError(shard: number, err: unknown): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const message = `${STAGE}: shard ${shard} failed: ${e.name}: ${e.message}`;
+  if (e instanceof InputError) {
+    // Keep the class and its file, offset and key; say which shard.
+    e.message = message;
+    return e;
+  }
+  return new InputError(message, { stage: STAGE, cause: e });
 }
 
 /** One shard's stream of elements arriving from its worker. */
@@ -235,12 +256,7 @@ class ShardPool<T> {
     if (reply.type === 'item') lane.buffer.push(unpackChunk(reply.chunk)[0] as T);
     else if (reply.type === 'done') lane.exhausted = true;
     else {
-      const e = reply.error;
-      const err = new InputError(`${STAGE}: shard ${reply.shard} failed: ${e.name}: ${e.message}`, {
-        stage: STAGE,
-      });
-      if (e.stack) err.stack = `${err.name}: ${err.message}\n  caused by ${e.stack}`;
-      lane.error ??= err;
+      lane.error ??= shardError(reply.shard, reviveError(reply.error));
     }
     lane.signal();
   }

@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CounterRng } from '../core/rng.js';
+import { type ErrorInfo, errorInfo } from './error-info.js';
 import { type PackedChunk, packChunk, unpackChunk } from './transfer.js';
 
 export interface WorkerSetup {
@@ -24,11 +25,7 @@ export interface Task {
   chunk: PackedChunk;
 }
 
-export interface ErrorInfo {
-  name: string;
-  message: string;
-  stack?: string;
-}
+export type { ErrorInfo } from './error-info.js';
 
 /** Per element: failed (with the error) or not; the values of those that did not fail are packed. */
 export interface Reply {
@@ -92,11 +89,16 @@ async function run(task: Task): Promise<void> {
       }
     }
   }
-  const chunk = packChunk(results, { moveOwned: setup.transferResults === true });
-  port.postMessage({ seq: task.seq, errors, chunk } satisfies Reply, chunk.buffers);
-}
-
-function errorInfo(err: unknown): ErrorInfo {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return { name: e.name, message: e.message, stack: e.stack };
+  try {
+    const chunk = packChunk(results, { moveOwned: setup.transferResults === true });
+    port.postMessage({ seq: task.seq, errors, chunk } satisfies Reply, chunk.buffers);
+  } catch (err) {
+    // A result that cannot cross threads (a Symbol, a function...): report it for each element.
+    const error = errorInfo(err);
+    const chunk = packChunk([]);
+    port.postMessage(
+      { seq: task.seq, errors: errors.map((e) => e ?? error), chunk } satisfies Reply,
+      chunk.buffers,
+    );
+  }
 }

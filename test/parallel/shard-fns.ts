@@ -26,3 +26,9 @@ export async function* dyingShard(shard: number) {
 export async function* endless(shard: number) {
   for (let i = 0; ; i++) yield { key: `s${shard}:${i}`, v: i };
 }
+
+/** A shard whose reader meets a truncated file (an InputError with file and offset). */
+export async function truncatedShard(_shard: number, _n: number, args: { file: string }) {
+  const { fixedLengthRecordReader } = await import('../../src/readers/fixed-length-record-reader.js');
+  return fixedLengthRecordReader([args.file], { recordBytes: 4 });
+}

@@ -99,3 +99,31 @@ describe('shardedPipeline cleanup', () => {
     expect(seen).toEqual(['s0', 's1', 's0b']);
   });
 });
+
+describe('shardedPipeline errors keep their class and context', () => {
+  it('a TruncatedRecordError from a shard is the same inline and on a worker', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { TruncatedRecordError } = await import('../../src/core/errors.js');
+    const dir = mkdtempSync(join(tmpdir(), 'inqueue-shard-'));
+    const file = join(dir, 'short.bin');
+    writeFileSync(file, new Uint8Array(6));
+    try {
+      for (const numThreads of [0, 1]) {
+        const err = await shardedPipeline(
+          { module: fns, export: 'truncatedShard' },
+          { numShards: 1, numThreads, args: { file } },
+        )
+          .toArray()
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TruncatedRecordError);
+        expect((err as InstanceType<typeof TruncatedRecordError>).file).toBe(file);
+        expect((err as InstanceType<typeof TruncatedRecordError>).offset).toBe(4);
+        expect((err as Error).message).toMatch(/^shardedPipeline: shard 0 failed: TruncatedRecordError: /);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
