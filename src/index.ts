@@ -23,7 +23,7 @@ export type { RandomShuffleQueueOptions } from './core/random-shuffle-queue.js';
 export { RandomShuffleQueue } from './core/random-shuffle-queue.js';
 export { CounterRng, permutation, philox4x32 } from './core/rng.js';
 export type { StageCounters, StageStats } from './core/stats.js';
-export type { Opener, Source, StageInfo } from './core/stream.js';
+export type { Opener, SeededStream, Source, StageInfo } from './core/stream.js';
 export { DEFAULT_PIPE_WINDOW, Stream } from './core/stream.js';
 export type { DType, Tensor } from './core/tensor.js';
 export type { CifarExample } from './decode/cifar-record.js';

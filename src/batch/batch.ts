@@ -2,7 +2,7 @@ import { FIFOQueue } from '../core/fifo-queue.js';
 import type { QueueBase } from '../core/queue-base.js';
 import { QueueStageIterator } from '../core/queue-stage.js';
 import { randomSeed } from '../core/rng.js';
-import { type Source, Stream } from '../core/stream.js';
+import { type SeededStream, type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
 import { EagerShuffleQueue } from './eager-shuffle-queue.js';
 import { interleave } from './interleave.js';
@@ -37,9 +37,8 @@ export interface JoinOptions {
   deterministic?: boolean;
 }
 
-export interface ShuffledStream<T> extends Stream<T> {
-  readonly seed: number;
-}
+/** shuffleBatch's stream, with its seed. */
+export type ShuffledStream<T> = SeededStream<T>;
 
 /** TF's `tf.train.batch`: a FIFO queue of `capacity` examples, dequeued `batchSize` at a time. */
 export function batch<E extends Example>(examples: Source<E>, options: BatchOptions): Stream<Batch<E>> {

@@ -25,6 +25,9 @@ import { StageCounters, type StageStats, sampled } from './stats.js';
  * timers and counters, torn down by `break`, `return()` or unsubscribe.
  */
 
+/** A stream whose randomness comes from a seed: the given one, or the random one chosen for it. */
+export type SeededStream<T> = Stream<T> & { readonly seed: number };
+
 /** What a stage accepts as input. */
 export type Source<T> = Stream<T> | AsyncIterable<T> | Iterable<T>;
 

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { InputError, invalidArgument } from '../core/errors.js';
 import { CounterRng, randomSeed } from '../core/rng.js';
 import type { StageCounters } from '../core/stats.js';
-import { returnsUpstreamFirst, type Source, Stream } from '../core/stream.js';
+import { returnsUpstreamFirst, type SeededStream, type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption } from '../core/validate.js';
 import { type ErrorInfo, reviveError } from './error-info.js';
 import { packChunk, unpackChunk } from './transfer.js';
@@ -55,7 +55,11 @@ export class MapError extends InputError {}
  * pulled and not yet consumed. A function error reaches the consumer as a MapError naming the
  * element's key; a worker that dies is replaced and its elements retried once, then reported.
  */
-export function mapParallel<T, R>(source: Source<T>, fn: ParallelFn<T, R>, options: MapParallelOptions = {}) {
+export function mapParallel<T, R>(
+  source: Source<T>,
+  fn: ParallelFn<T, R>,
+  options: MapParallelOptions = {},
+): SeededStream<R> {
   const o = objectOption(STAGE, 'options', options) as MapParallelOptions;
   const numThreads = integerOption(STAGE, 'numThreads', o.numThreads, {
     min: 0,

@@ -2,7 +2,7 @@ import { invalidArgument } from '../core/errors.js';
 import { FIFOQueue } from '../core/fifo-queue.js';
 import { QueueStageIterator } from '../core/queue-stage.js';
 import { CounterRng, permutation, randomSeed } from '../core/rng.js';
-import { Stream } from '../core/stream.js';
+import { type SeededStream, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption, optionalIntegerOption } from '../core/validate.js';
 
 export interface StringInputProducerOptions {
@@ -16,10 +16,8 @@ export interface StringInputProducerOptions {
   capacity?: number;
 }
 
-export interface ProducerStream<T> extends Stream<T> {
-  /** The seed in use (the given one, or the random one chosen when none was given). */
-  readonly seed: number;
-}
+/** The producer's stream, with its seed (the given one, or the random one chosen). */
+export type ProducerStream<T> = SeededStream<T>;
 
 const STAGE = 'stringInputProducer';
 
