@@ -1,5 +1,5 @@
 import { objectOption } from '../core/validate.js';
-import { cifarOptions, cifarSource, withLabels } from './cifar-source.js';
+import { type CifarSource, cifarOptions, cifarSource, withLabels } from './cifar-source.js';
 import type { Image } from './image.js';
 
 export interface CifarEvalTransformOptions {
@@ -27,15 +27,8 @@ export function cifarEvalTransform(options: CifarEvalTransformOptions = {}): Cif
   const n = size * size * 3;
   const minStd = 1 / Math.sqrt(n);
 
-  function run(
-    src: Uint8Array,
-    base: number,
-    rowStride: number,
-    colStride: number,
-    chStride: number,
-    height: number,
-    width: number,
-  ) {
+  function run(c: CifarSource) {
+    const { src, base, rowStride, colStride, chStride, height, width } = c;
     const oy = Math.floor((height - size) / 2);
     const ox = Math.floor((width - size) / 2);
     let s = 0;
@@ -64,7 +57,7 @@ export function cifarEvalTransform(options: CifarEvalTransformOptions = {}): Cif
 
   function transform(input: Image<'uint8'> | Uint8Array) {
     const c = cifarSource(STAGE, input, labelBytes, size);
-    return withLabels(c, run(c.src, c.base, c.rowStride, c.colStride, c.chStride, c.height, c.width));
+    return withLabels(c, run(c));
   }
   return transform as CifarEvalTransform;
 }

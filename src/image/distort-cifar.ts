@@ -1,7 +1,7 @@
 import { invalidArgument } from '../core/errors.js';
 import { objectOption } from '../core/validate.js';
 import { distortRecordWasm } from '../wasm/distort-cifar-kernel.js';
-import { cifarOptions, cifarSource, withLabels } from './cifar-source.js';
+import { type CifarSource, cifarOptions, cifarSource, withLabels } from './cifar-source.js';
 import { checkRandom, type Image, type Random } from './image.js';
 
 export interface DistortCifarOptions {
@@ -79,16 +79,8 @@ export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
   const offsets = new Float64Array(3);
 
   /** The whole chain for a source laid out with strides (row, column, channel) from `base`. */
-  function run(
-    src: Uint8Array,
-    base: number,
-    rowStride: number,
-    colStride: number,
-    chStride: number,
-    height: number,
-    width: number,
-    rng: Random,
-  ): Image<'float32'> {
+  function run(c: CifarSource, rng: Random): Image<'float32'> {
+    const { src, base, rowStride, colStride, chStride, height, width } = c;
     const oy = rng.below(height - size + 1);
     const ox = rng.below(width - size + 1);
     const flip = rng.uniformFloat32() < 0.5;
@@ -166,10 +158,7 @@ export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
   ): Image<'float32'> | DistortedCifarExample {
     checkRandom(STAGE, rng);
     const c = cifarSource(STAGE, input, labelBytes, size);
-    const image =
-      c.labels && useWasm
-        ? runRecordWasm(c.src, rng)
-        : run(c.src, c.base, c.rowStride, c.colStride, c.chStride, c.height, c.width, rng);
+    const image = c.labels && useWasm ? runRecordWasm(c.src, rng) : run(c, rng);
     return withLabels(c, image);
   }
   return distort as DistortCifar;

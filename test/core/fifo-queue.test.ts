@@ -1,38 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CancelledError, FIFOQueue, InvalidArgumentError, OutOfRangeError } from '../../src/index.js';
-
-/** Lets every pending promise reaction run (a macrotask after all microtasks). */
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-interface Tracked<T> {
-  readonly promise: Promise<T>;
-  status: 'pending' | 'fulfilled' | 'rejected';
-  value?: T;
-  reason?: unknown;
-  /** Global order in which tracked promises settled. */
-  order?: number;
-}
-
-let settleCounter = 0;
-
-/** Observes a promise's state without racing (handlers attached at once, so no unhandled rejections). */
-function track<T>(promise: Promise<T>): Tracked<T> {
-  const t: Tracked<T> = { promise, status: 'pending' };
-  promise.then(
-    (value) => {
-      t.status = 'fulfilled';
-      t.value = value;
-      t.order = settleCounter++;
-    },
-    (reason) => {
-      t.status = 'rejected';
-      t.reason = reason;
-      t.order = settleCounter++;
-    },
-  );
-  return t;
-}
+import { rejection, type Tracked, tick, track } from '../helpers/promises.js';
 
 /** The promise-state helper: races against a resolved sentinel after letting reactions run. */
 const PENDING = Symbol('pending');
@@ -43,15 +12,6 @@ async function promiseState(p: Promise<unknown>): Promise<'pending' | 'fulfilled
   } catch {
     return 'rejected';
   }
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 function fifo(capacity: number, name = 'q'): FIFOQueue<number> {

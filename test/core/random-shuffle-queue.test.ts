@@ -6,41 +6,7 @@ import {
   OutOfRangeError,
   RandomShuffleQueue,
 } from '../../src/index.js';
-
-/** Lets every pending promise reaction run (a macrotask after all microtasks). */
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-interface Tracked<T> {
-  readonly promise: Promise<T>;
-  status: 'pending' | 'fulfilled' | 'rejected';
-  value?: T;
-  reason?: unknown;
-}
-
-/** Observes a promise's state (handlers attached at once, so no unhandled rejections). */
-function track<T>(promise: Promise<T>): Tracked<T> {
-  const t: Tracked<T> = { promise, status: 'pending' };
-  promise.then(
-    (value) => {
-      t.status = 'fulfilled';
-      t.value = value;
-    },
-    (reason) => {
-      t.status = 'rejected';
-      t.reason = reason;
-    },
-  );
-  return t;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject');
-}
+import { rejection, type Tracked, tick, track } from '../helpers/promises.js';
 
 function thrown(f: () => unknown): unknown {
   try {
