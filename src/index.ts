@@ -26,6 +26,24 @@ export type { StageCounters, StageStats } from './core/stats.js';
 export type { Opener, SeededStream, Source, StageInfo } from './core/stream.js';
 export { DEFAULT_PIPE_WINDOW, Stream } from './core/stream.js';
 export type { DType, Tensor } from './core/tensor.js';
+export type {
+  ImageFolderExample,
+  ImageFolderFile,
+  ImageFolderListing,
+  ImageFolderListOptions,
+  ImageFolderOptions,
+  ImageFolderRecord,
+  ImageFolderSplit,
+  ImageFolderSplitCounts,
+  ImageFolderStream,
+} from './datasets/image-folder.js';
+export {
+  IMAGE_FOLDER_SPLITS,
+  imageFolder,
+  imageFolderPercentage,
+  imageFolderSplit,
+  listImageFolder,
+} from './datasets/image-folder.js';
 export type { CifarExample } from './decode/cifar-record.js';
 export { CIFAR_IMAGE_BYTES, decodeCifarRecord } from './decode/cifar-record.js';
 export type { DecodeImageOptions } from './decode/decode-image.js';
