@@ -44,6 +44,8 @@ export {
   imageFolderSplit,
   listImageFolder,
 } from './datasets/image-folder.js';
+export type { MnistExample, MnistOptions } from './datasets/mnist.js';
+export { mnist } from './datasets/mnist.js';
 export type { CifarExample } from './decode/cifar-record.js';
 export { CIFAR_IMAGE_BYTES, decodeCifarRecord } from './decode/cifar-record.js';
 export type { DecodeImageOptions } from './decode/decode-image.js';
