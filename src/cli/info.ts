@@ -1,0 +1,74 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { listImageFolder } from '../datasets/image-folder.js';
+import { mnist } from '../datasets/mnist.js';
+import { fixedLengthRecordReader } from '../readers/fixed-length-record-reader.js';
+import type { Detected } from './detect.js';
+
+/** What `inqueue info` prints: the format, then counts per split and per class. */
+export async function describeDataset(d: Detected): Promise<string[]> {
+  if (d.format === 'image-folder') {
+    const listing = await listImageFolder({ root: d.dir });
+    const lines = [
+      `image folder at ${d.dir}: ${listing.files.length} images in ${listing.classNames.length} classes`,
+    ];
+    for (const split of ['train', 'validation', 'test'] as const)
+      lines.push(`  ${split}: ${listing.counts[split].total}`);
+    listing.classNames.forEach((name, label) => {
+      const per = (['train', 'validation', 'test'] as const)
+        .map((s) => listing.counts[s].perClass[label])
+        .join(' / ');
+      lines.push(`  class ${label} ${name}: ${per} (train / validation / test)`);
+    });
+    if (listing.emptyClasses.length > 0) lines.push(`  empty classes: ${listing.emptyClasses.join(', ')}`);
+    if (listing.ignored.length > 0) lines.push(`  ignored (not images): ${listing.ignored.length} files`);
+    return lines;
+  }
+  if (d.format === 'mnist') {
+    const lines = [`MNIST (IDX) at ${d.dir}`];
+    for (const split of ['train', 'test'] as const) {
+      const counts = new Array<number>(10).fill(0);
+      try {
+        for await (const e of mnist({ path: d.dir, split })) counts[e.label]++;
+      } catch (err) {
+        lines.push(`  ${split}: unavailable (${(err as Error).message})`);
+        continue;
+      }
+      lines.push(`  ${split}: ${counts.reduce((a, b) => a + b, 0)} examples; per digit ${counts.join(' ')}`);
+    }
+    return lines;
+  }
+  const cifar10 = d.format === 'cifar10';
+  const labelBytes = cifar10 ? 1 : 2;
+  const recordBytes = labelBytes + 3072;
+  const names = readNames(join(d.dir, cifar10 ? 'batches.meta.txt' : 'fine_label_names.txt'));
+  const splits = cifar10
+    ? { train: [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`), test: ['test_batch.bin'] }
+    : { train: ['train.bin'], test: ['test.bin'] };
+  const lines = [`${cifar10 ? 'CIFAR-10' : 'CIFAR-100'} binary at ${d.dir}: ${names.length} classes`];
+  for (const [split, files] of Object.entries(splits)) {
+    const present = files.map((f) => join(d.dir, f)).filter((f) => existsSync(f));
+    if (present.length === 0) {
+      lines.push(`  ${split}: missing (${files.join(', ')})`);
+      continue;
+    }
+    const counts = new Map<number, number>();
+    for await (const r of fixedLengthRecordReader(present, { recordBytes })) {
+      const label = r.value[labelBytes - 1];
+      counts.set(label, (counts.get(label) ?? 0) + 1);
+    }
+    const total = present.reduce((n, f) => n + Math.floor(statSync(f).size / recordBytes), 0);
+    lines.push(`  ${split}: ${total} records in ${present.length} file${present.length > 1 ? 's' : ''}`);
+    const shown = [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([l, c]) => `${names[l] ?? l} ${c}`);
+    lines.push(`    per class: ${shown.join(', ')}`);
+  }
+  return lines;
+}
+
+function readNames(file: string): string[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+}

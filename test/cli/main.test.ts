@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE_DIR } from '../helpers/fixture.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'inqueue-cli-'));
+  // An image folder: two classes, three PNGs.
+  for (const [cls, n] of [
+    ['roses', 2],
+    ['tulips', 1],
+  ] as const) {
+    mkdirSync(join(dir, 'flowers', cls), { recursive: true });
+    for (let i = 0; i < n; i++) {
+      const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#336699' } })
+        .png()
+        .toBuffer();
+      writeFileSync(join(dir, 'flowers', cls, `${cls}${i}.png`), png);
+    }
+  }
+  // MNIST: 3 training examples (labels 1, 2, 1), gzipped images.
+  mkdirSync(join(dir, 'mnist'));
+  const images = Buffer.alloc(16 + 3 * 4);
+  images.writeUInt32BE(0x803, 0);
+  images.writeUInt32BE(3, 4);
+  images.writeUInt32BE(2, 8);
+  images.writeUInt32BE(2, 12);
+  const labels = Buffer.from([0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 1]);
+  writeFileSync(join(dir, 'mnist', 'train-images-idx3-ubyte.gz'), gzipSync(images));
+  writeFileSync(join(dir, 'mnist', 'train-labels-idx1-ubyte'), labels);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('inqueue CLI', () => {
+  it('info on a CIFAR-10 folder prints counts per split and class', () => {
+    const r = run('info', FIXTURE_DIR);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('CIFAR-10 binary at');
+    expect(r.stdout).toMatch(/train: 5000 records in 5 files/);
+    expect(r.stdout).toMatch(/test: 1000 records in 1 file/);
+    expect(r.stdout).toMatch(/per class: circle 500, square 500/);
+  });
+
+  it('info on an image folder prints classes and splits', () => {
+    const r = run('info', join(dir, 'flowers'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/image folder at .*: 3 images in 2 classes/);
+    expect(r.stdout).toMatch(/class 0 roses: /);
+    expect(r.stdout).toMatch(/class 1 tulips: /);
+  });
+
+  it('info on MNIST counts digits (plain and gzipped files)', () => {
+    const r = run('info', join(dir, 'mnist'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/train: 3 examples; per digit 0 2 1 0 0 0 0 0 0 0/);
+    expect(r.stdout).toMatch(/test: unavailable/);
+  });
+
+  it('exit 1 with one line naming the path when nothing is recognised', () => {
+    const r = run('info', join(dir, 'nothing-here'));
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('nothing-here');
+  });
+
+  it('exit 2 for usage errors; --help on every command', () => {
+    expect(run('frobnicate').code).toBe(2);
+    expect(run('info').code).toBe(2);
+    expect(run('info', FIXTURE_DIR, '--bogus').stderr).toMatch(/unknown option --bogus/);
+    const help = run('info', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Usage: inqueue info <path>/);
+    expect(run('--help').stdout).toMatch(/Commands:/);
+  });
+});
