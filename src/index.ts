@@ -102,6 +102,19 @@ export type { RotateInterpolation, RotateOptions } from './image/rotate.js';
 export { randomRotation, rotate } from './image/rotate.js';
 export type { TranslateOptions } from './image/translate.js';
 export { randomTranslate, translate } from './image/translate.js';
+export {
+  type ContactSheetOptions,
+  type ContactSheetResult,
+  contactSheet,
+  type SheetInput,
+} from './inspect/contact-sheet.js';
+export {
+  type DumpSamplesOptions,
+  type DumpSamplesResult,
+  dumpSamples,
+  sanitizeFileName,
+} from './inspect/dump-samples.js';
+export { CONSTANT_VIEW_VALUE, rescaleForView, type ViewImage, viewImage } from './inspect/view-rescale.js';
 export type { ExampleFn, MapParallelOptions, ParallelFn } from './parallel/map-parallel.js';
 export { MapError, mapParallel } from './parallel/map-parallel.js';
 export type { ShardFactory } from './parallel/shard-worker.js';
