@@ -3,10 +3,15 @@
  * `inqueue <command> [options]`. Exit codes: 0 done, 1 bad input (a file, a dataset), 2 usage.
  * Errors are one line naming what was wrong.
  */
+import { join } from 'node:path';
+import { tap } from 'rxjs';
 import { InputError } from '../core/errors.js';
+import { contactSheet } from '../inspect/contact-sheet.js';
+import { dumpSamples } from '../inspect/dump-samples.js';
 import { parseArgs, UsageError } from './args.js';
 import { detectFormat } from './detect.js';
 import { describeDataset } from './info.js';
+import { type ShownExample, samplesOf } from './samples.js';
 
 const HELP: Record<string, string> = {
   '': `inqueue: TensorFlow 1 style input pipelines for Node.js
@@ -15,12 +20,20 @@ Usage: inqueue <command> [options]
 
 Commands:
   info <path>      detect the dataset at <path> and print counts per split and class
+  dump <path>      write decoded (or distorted) samples as images, and optionally a contact sheet
 
 Run 'inqueue <command> --help' for a command's options.`,
   info: `Usage: inqueue info <path>
 
 Detects the dataset layout at <path> (CIFAR-10 or CIFAR-100 binary folder, MNIST IDX files,
 an image folder of class sub-folders) and prints counts per split and class.`,
+  dump: `Usage: inqueue dump <path> --out DIR [--count 30] [--split train] [--distorted] [--sheet]
+                   [--format png|jpeg] [--seed 1]
+
+Writes the first --count examples of the split as image files in DIR with an index.csv (key, label,
+class, file). --distorted applies cifar10_input's distorted_inputs (CIFAR only; standardized images
+are rescaled for viewing). --sheet also writes DIR/sheet.png, a captioned grid (before and after
+side by side with --distorted).`,
 };
 
 export async function main(
@@ -35,12 +48,24 @@ export async function main(
     }
     if (!(command in HELP))
       throw new UsageError(`unknown command ${JSON.stringify(command)} (see inqueue --help)`);
-    const { positionals, options } = parseArgs(rest, { help: { type: 'flag' } });
-    if (options.help) {
+    if (rest.includes('--help')) {
       out(HELP[command]);
       return 0;
     }
+    if (command === 'dump') {
+      const parsed = parseArgs(rest, {
+        out: { type: 'string' },
+        count: { type: 'number', default: 30 },
+        split: { type: 'string', default: 'train' },
+        distorted: { type: 'flag' },
+        sheet: { type: 'flag' },
+        format: { type: 'string', default: 'png' },
+        seed: { type: 'number', default: 1 },
+      });
+      return await dump(parsed.positionals, parsed.options, out);
+    }
     if (command === 'info') {
+      const { positionals } = parseArgs(rest, {});
       const [path] = positionals;
       if (!path || positionals.length > 1) throw new UsageError('info takes exactly one <path>');
       const detected = detectFormat(path);
@@ -57,6 +82,52 @@ export async function main(
     process.stderr.write(`inqueue: ${message}\n`);
     return err instanceof UsageError ? 2 : 1;
   }
+}
+
+async function dump(
+  positionals: string[],
+  o: Record<string, string | number | boolean | undefined>,
+  out: (line: string) => void,
+): Promise<number> {
+  const [path] = positionals;
+  if (!path || positionals.length > 1) throw new UsageError('dump takes exactly one <path>');
+  if (typeof o.out !== 'string') throw new UsageError('dump needs --out DIR');
+  if (o.format !== 'png' && o.format !== 'jpeg')
+    throw new UsageError(`--format must be png or jpeg, got ${JSON.stringify(o.format)}`);
+  const count = Number(o.count);
+  if (!Number.isInteger(count) || count < 1)
+    throw new UsageError(`--count must be a positive integer, got ${o.count}`);
+  const detected = detectFormat(path);
+  if (!detected)
+    throw new InputError(
+      `no dataset recognised at ${JSON.stringify(path)} (expected CIFAR, MNIST or an image folder)`,
+    );
+  if (o.distorted && detected.format !== 'cifar10' && detected.format !== 'cifar100') {
+    throw new UsageError('--distorted applies to CIFAR datasets only');
+  }
+  const { examples, classNames } = await samplesOf(detected, {
+    split: String(o.split),
+    distorted: Boolean(o.distorted),
+    seed: Number(o.seed),
+  });
+  const kept: ShownExample[] = [];
+  const result = await dumpSamples(examples.pipe(tap((e) => kept.length < count && kept.push(e))), {
+    dir: o.out,
+    count,
+    format: o.format,
+    classNames,
+  });
+  out(`wrote ${result.files.length} images and ${result.index}`);
+  if (o.sheet && kept.length > 0) {
+    const sheet = join(o.out, 'sheet.png');
+    const befores = kept.filter((e) => e.before).map((e) => ({ image: e.before!, label: e.label }));
+    await contactSheet(
+      kept.map((e) => ({ image: e.image, label: e.label })),
+      { out: sheet, classNames, before: befores.length === kept.length ? befores : undefined },
+    );
+    out(`wrote ${sheet}`);
+  }
+  return 0;
 }
 
 // Run when executed directly (the package's bin), not when imported by tests.

@@ -88,4 +88,28 @@ describe('inqueue CLI', () => {
     expect(help.stdout).toMatch(/Usage: inqueue info <path>/);
     expect(run('--help').stdout).toMatch(/Commands:/);
   });
+
+  it('dump writes decodable images, an index and a before/after sheet', async () => {
+    const out = join(dir, 'dumped');
+    const r = run('dump', FIXTURE_DIR, '--out', out, '--count', '5', '--distorted', '--sheet');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/wrote 5 images/);
+    const index = (await import('node:fs')).readFileSync(join(out, 'index.csv'), 'utf8').trim().split('\n');
+    expect(index).toHaveLength(6);
+    expect(index[1]).toMatch(/^0,.*data_batch_1\.bin:0,\d,\w+,0_\d\.png$/);
+    const first = await sharp(join(out, index[1].split(',').pop()!)).metadata();
+    expect([first.width, first.height]).toEqual([24, 24]);
+    const sheet = await sharp(join(out, 'sheet.png')).metadata();
+    expect(sheet.width).toBeGreaterThan(5 * 2 * 32);
+  });
+
+  it('dump: usage and input errors', () => {
+    expect(run('dump', FIXTURE_DIR).stderr).toMatch(/dump needs --out DIR/);
+    expect(run('dump', FIXTURE_DIR, '--out', join(dir, 'x'), '--format', 'gif').code).toBe(2);
+    expect(run('dump', join(dir, 'flowers'), '--out', join(dir, 'y'), '--distorted').stderr).toMatch(
+      /--distorted applies to CIFAR datasets only/,
+    );
+    expect(run('dump', join(dir, 'missing'), '--out', join(dir, 'z')).code).toBe(1);
+    expect(run('dump', '--help').stdout).toMatch(/Usage: inqueue dump <path> --out DIR/);
+  });
 });

@@ -1,0 +1,80 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CounterRng } from '../core/rng.js';
+import { Stream } from '../core/stream.js';
+import type { Tensor } from '../core/tensor.js';
+import { imageFolder } from '../datasets/image-folder.js';
+import { mnist } from '../datasets/mnist.js';
+import { decodeCifarRecord } from '../decode/cifar-record.js';
+import { distortCifar } from '../image/distort-cifar.js';
+import { fixedLengthRecordReader } from '../readers/fixed-length-record-reader.js';
+import type { Detected } from './detect.js';
+
+/** One example as the CLI shows it: the raw image, and the augmented one with `--distorted`. */
+export interface ShownExample {
+  key: string;
+  label: number;
+  image: Tensor;
+  before?: Tensor;
+}
+
+export interface SampleOptions {
+  split: string;
+  distorted: boolean;
+  seed: number;
+}
+
+/** The examples of a detected dataset's split, in file order, with class names when known. */
+export async function samplesOf(
+  d: Detected,
+  o: SampleOptions,
+): Promise<{ examples: Stream<ShownExample>; classNames?: string[] }> {
+  if (d.format === 'image-folder') {
+    const split = o.split as 'train' | 'validation' | 'test';
+    const stream = imageFolder({ root: d.dir, split, shuffle: false, seed: o.seed });
+    const listing = await stream.listing;
+    return {
+      examples: Stream.from(
+        (async function* () {
+          for await (const e of stream) yield { key: e.key, label: e.label, image: e.image };
+        })(),
+      ),
+      classNames: listing.classNames,
+    };
+  }
+  if (d.format === 'mnist') {
+    const split = o.split === 'test' ? 'test' : 'train';
+    return { examples: mnist({ path: d.dir, split }) };
+  }
+  const cifar10 = d.format === 'cifar10';
+  const labelBytes = cifar10 ? 1 : 2;
+  const files = cifar10
+    ? o.split === 'test'
+      ? ['test_batch.bin']
+      : [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`)
+    : [o.split === 'test' ? 'test.bin' : 'train.bin'];
+  const paths = files.map((f) => join(d.dir, f)).filter((f) => existsSync(f));
+  const meta = join(d.dir, cifar10 ? 'batches.meta.txt' : 'fine_label_names.txt');
+  const classNames = existsSync(meta)
+    ? readFileSync(meta, 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.length > 0)
+    : undefined;
+  const distort = distortCifar({ labelBytes });
+  const records = fixedLengthRecordReader(paths, { recordBytes: labelBytes + 3072 });
+  let index = 0;
+  const examples = Stream.from(
+    (async function* () {
+      for await (const r of records) {
+        const { label, image } = decodeCifarRecord(r.value, { labelBytes });
+        if (!o.distorted) yield { key: r.key, label, image };
+        else {
+          const after = distort(r.value, new CounterRng(o.seed, 'distort_cifar', index++));
+          yield { key: r.key, label, image: after.image, before: image };
+        }
+      }
+    })(),
+  );
+  return { examples, classNames };
+}
