@@ -26,6 +26,17 @@ export type { StageCounters, StageStats } from './core/stats.js';
 export type { Opener, SeededStream, Source, StageInfo } from './core/stream.js';
 export { DEFAULT_PIPE_WINDOW, Stream } from './core/stream.js';
 export type { DType, Tensor } from './core/tensor.js';
+export {
+  type CifarDataset,
+  type CifarOptions,
+  cifar10,
+  cifar100,
+  type DistortedInputsOptions,
+  distortedInputs,
+  type EvalExample,
+  type InputsOptions,
+  inputs,
+} from './datasets/cifar.js';
 export type {
   ImageFolderExample,
   ImageFolderFile,
@@ -126,3 +137,13 @@ export type { FixedLengthRecordReaderOptions } from './readers/fixed-length-reco
 export { fixedLengthRecordReader } from './readers/fixed-length-record-reader.js';
 export type { KeyValue } from './readers/whole-file-reader.js';
 export { wholeFileReader } from './readers/whole-file-reader.js';
+export { archiveEntryNames } from './sources/archive-name.js';
+export {
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadResult,
+  maybeDownloadAndExtract,
+} from './sources/download.js';
+export { globToRegExp } from './sources/glob.js';
+export { type ExtractResult, extractTar } from './sources/safe-extract.js';
+export { type TarEntriesOptions, type TarEntry, tarEntries } from './sources/tar-entries.js';

@@ -1,10 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { createGunzip, createInflate } from 'node:zlib';
-import { DecodeError, InputError, TruncatedRecordError } from '../core/errors.js';
+import { DecodeError, InputError, invalidArgument, TruncatedRecordError } from '../core/errors.js';
 import type { StageCounters } from '../core/stats.js';
 import { returnsUpstreamFirst, type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
+import { splitArchiveName } from '../sources/archive-name.js';
+import { tarEntryChunks } from '../sources/tar-entries.js';
 import { fileError } from './file-errors.js';
 import type { KeyValue } from './whole-file-reader.js';
 
@@ -51,7 +53,9 @@ const STAGE = 'fixedLengthRecordReader';
 /**
  * TF's `FixedLengthRecordReader`: cuts each file into records of `recordBytes` (keys
  * `<filename>:<index>`, index from 0 in every file), after `headerBytes`, before `footerBytes`,
- * starting every `hopBytes`. Files are streamed in chunks, so file size does not matter.
+ * starting every `hopBytes`. Files are streamed in chunks, so file size does not matter. A name
+ * `<archive>#<entry>` (archive ending in .tar, .tgz or .tar.gz) reads that entry of the archive,
+ * streamed without extracting; keys keep the full name.
  */
 export function fixedLengthRecordReader(
   filenames: Source<string>,
@@ -107,6 +111,22 @@ async function* readAll(
 }
 
 function readFile(file: string, layout: Layout, counters: StageCounters): AsyncGenerator<KeyValue> {
+  const inArchive = splitArchiveName(file);
+  if (inArchive) {
+    if (layout.encoding) {
+      throw invalidArgument(
+        'encoding',
+        `unset for an archive entry (${JSON.stringify(file)}); compressed entries are not supported`,
+        layout.encoding,
+        STAGE,
+      );
+    }
+    const chunks = tarEntryChunks(inArchive.archive, inArchive.entry, {
+      stage: STAGE,
+      chunkBytes: layout.chunkBytes,
+    });
+    return readStreamed(file, chunks, layout, counters, (err) => err);
+  }
   return layout.encoding ? readCompressed(file, layout, counters) : readPlain(file, layout, counters);
 }
 
@@ -192,17 +212,12 @@ async function readFully(handle: FileHandle, buf: Uint8Array, position: number):
   return total;
 }
 
-/**
- * Compressed files stream through zlib; bytes of a record cut by a chunk boundary are carried
- * into the next chunk (one small copy per chunk).
- */
+/** Compressed files: the file streams through zlib into `readStreamed`. */
 async function* readCompressed(
   file: string,
   layout: Layout,
   counters: StageCounters,
 ): AsyncGenerator<KeyValue> {
-  const { recordBytes: R, footerBytes: F, hopBytes: H } = layout;
-  const window = R + F;
   const raw = createReadStream(file, { highWaterMark: layout.chunkBytes });
   const inflater = layout.encoding === 'gzip' ? createGunzip() : createInflate();
   let openError: unknown = null;
@@ -211,12 +226,42 @@ async function* readCompressed(
     inflater.destroy(err);
   });
   raw.pipe(inflater);
+  try {
+    yield* readStreamed(file, inflater as AsyncIterable<Buffer>, layout, counters, (err, total) => {
+      if (openError) return fileError(STAGE, file, openError);
+      return new DecodeError(
+        `${STAGE}: Expected ${layout.encoding} data in ${JSON.stringify(file)} but decompression failed after ${total} bytes: ${(err as Error).message}`,
+        { file, offset: total, stage: STAGE, parameter: 'encoding', cause: err },
+      );
+    });
+  } finally {
+    inflater.destroy();
+    raw.destroy();
+    // The descriptor closes asynchronously; a cancelled run must not return with it still open.
+    if (!raw.closed) await new Promise<void>((resolve) => raw.once('close', () => resolve()));
+  }
+}
+
+/**
+ * Records from any stream of chunks (decompressed data, an archive entry); bytes of a record cut by
+ * a chunk boundary are carried into the next chunk (one small copy per chunk). `fail` turns an
+ * error of the chunk source that is not already an InputError into one.
+ */
+async function* readStreamed(
+  file: string,
+  source: AsyncIterable<Uint8Array>,
+  layout: Layout,
+  counters: StageCounters,
+  fail: (err: unknown, total: number) => unknown,
+): AsyncGenerator<KeyValue> {
+  const { recordBytes: R, footerBytes: F, hopBytes: H } = layout;
+  const window = R + F;
   let skip = layout.headerBytes;
   let carry: Uint8Array = new Uint8Array(0);
   let total = 0;
   let index = 0;
   try {
-    for await (const chunk of inflater as AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
       total += chunk.length;
       let part: Uint8Array = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
       if (skip > 0) {
@@ -245,17 +290,8 @@ async function* readCompressed(
       }
     }
   } catch (err) {
-    if (openError) throw fileError(STAGE, file, openError);
     if (err instanceof InputError) throw err;
-    throw new DecodeError(
-      `${STAGE}: Expected ${layout.encoding} data in ${JSON.stringify(file)} but decompression failed after ${total} bytes: ${(err as Error).message}`,
-      { file, offset: total, stage: STAGE, parameter: 'encoding', cause: err },
-    );
-  } finally {
-    inflater.destroy();
-    raw.destroy();
-    // The descriptor closes asynchronously; a cancelled run must not return with it still open.
-    if (!raw.closed) await new Promise<void>((resolve) => raw.once('close', () => resolve()));
+    throw fail(err, total);
   }
   checkTail(file, total, index, layout, counters);
 }

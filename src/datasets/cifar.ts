@@ -1,0 +1,295 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { map } from 'rxjs';
+import { batch, shuffleBatch } from '../batch/batch.js';
+import type { Batch } from '../batch/stack.js';
+import { DecodeError, invalidArgument, NotFoundError } from '../core/errors.js';
+import { randomSeed } from '../core/rng.js';
+import type { Stream } from '../core/stream.js';
+import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
+import { type CifarExample, decodeCifarRecord } from '../decode/cifar-record.js';
+import { cifarEvalTransform } from '../image/cifar-eval-transform.js';
+import { type DistortedCifarBatch, distortCifarBatch } from '../image/distort-cifar-batch.js';
+import { stringInputProducer } from '../producers/string-input-producer.js';
+import { fixedLengthRecordReader } from '../readers/fixed-length-record-reader.js';
+import { type KeyValue, wholeFileReader } from '../readers/whole-file-reader.js';
+import { listTar } from '../sources/tar-entries.js';
+
+export interface CifarOptions {
+  /**
+   * The extracted folder (holding `cifar-10-batches-bin/` or `cifar-100-binary/`, or that folder
+   * itself), or the published archive (`cifar-10-binary.tar.gz`, `cifar-100-binary.tar.gz`), read
+   * in place without extracting.
+   */
+  path: string;
+  /** `'train'` (default) or `'test'`. */
+  split?: 'train' | 'test';
+  /** Passes over the files; unset: forever (as TF's string_input_producer). */
+  numEpochs?: number;
+  /** Shuffle the *file* order every epoch (default true); records are shuffled by shuffleBatch. */
+  shuffle?: boolean;
+  /** Seed of the file order; random when unset. */
+  seed?: number;
+}
+
+export interface CifarDataset {
+  /** Class names from the meta file (CIFAR-100: the fine classes), index = label. */
+  classNames: string[];
+  /** CIFAR-100 only: the coarse (superclass) names. */
+  coarseClassNames?: string[];
+  /** 1 (CIFAR-10) or 2 (CIFAR-100: coarse, then fine). */
+  labelBytes: 1 | 2;
+  /** The split's files, as reader names (`<archive>#<entry>` inside an archive). */
+  files: string[];
+  /** Records in one pass over the split's files (from their sizes). */
+  examplesPerEpoch: number;
+  /** The raw records (`labelBytes + 3072` bytes each, owning their bytes), labels checked. */
+  records: Stream<KeyValue>;
+  /** The records decoded: `{ key, label, image }` (+ `coarseLabel`, `fineLabel` for CIFAR-100). */
+  examples(): Stream<CifarExample & { key: string }>;
+}
+
+interface Variant {
+  stage: string;
+  dir: string;
+  labelBytes: 1 | 2;
+  train: string[];
+  test: string[];
+  /** Meta files: fine (or only) names first, then coarse. */
+  meta: string[];
+}
+
+const CIFAR10: Variant = {
+  stage: 'cifar10',
+  dir: 'cifar-10-batches-bin',
+  labelBytes: 1,
+  train: [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`),
+  test: ['test_batch.bin'],
+  meta: ['batches.meta.txt'],
+};
+
+const CIFAR100: Variant = {
+  stage: 'cifar100',
+  dir: 'cifar-100-binary',
+  labelBytes: 2,
+  train: ['train.bin'],
+  test: ['test.bin'],
+  meta: ['fine_label_names.txt', 'coarse_label_names.txt'],
+};
+
+/** CIFAR-10's binary files as raw records and decoded examples (see docs/datasets-cifar.md). */
+export function cifar10(options: CifarOptions): Promise<CifarDataset> {
+  return open(CIFAR10, options);
+}
+
+/** CIFAR-100's binary files; `label` is the fine label, `coarseLabel` the superclass. */
+export function cifar100(options: CifarOptions): Promise<CifarDataset> {
+  return open(CIFAR100, options);
+}
+
+async function open(v: Variant, options: CifarOptions): Promise<CifarDataset> {
+  const { stage } = v;
+  const o = objectOption(stage, 'options', options) as Partial<CifarOptions>;
+  if (typeof o.path !== 'string' || o.path.length === 0) {
+    throw invalidArgument('path', 'a folder or archive path (a non-empty string)', o.path, stage);
+  }
+  const split = oneOfOption(stage, 'split', o.split, ['train', 'test'] as const, 'train');
+  const numEpochs =
+    o.numEpochs === undefined ? undefined : integerOption(stage, 'numEpochs', o.numEpochs, { min: 1 });
+  const shuffle = booleanOption(stage, 'shuffle', o.shuffle, true);
+  const seed = o.seed === undefined ? undefined : integerOption(stage, 'seed', o.seed, { min: 0 });
+  const wanted = [...v[split], ...v.meta];
+  const found = await locate(v, o.path, wanted);
+  const recordBytes = v.labelBytes + 3072;
+  const files = v[split].map((n) => found.get(n)!.name);
+  const examplesPerEpoch = v[split].reduce((s, n) => s + Math.floor(found.get(n)!.size / recordBytes), 0);
+  const metas = await Promise.all(v.meta.map((n) => readNames(found.get(n)!.name)));
+  const [classNames, coarseClassNames] = metas;
+  for (const [i, names] of metas.entries()) {
+    if (names.length === 0) {
+      const file = found.get(v.meta[i])!.name;
+      throw new DecodeError(
+        `${stage}: Expected class names, one per line, in ${JSON.stringify(file)} but it has none`,
+        {
+          file,
+          stage,
+          parameter: 'path',
+        },
+      );
+    }
+  }
+  const check = (r: KeyValue): KeyValue => {
+    checkLabel(stage, r, v.labelBytes - 1, classNames, 'label');
+    if (coarseClassNames) checkLabel(stage, r, 0, coarseClassNames, 'coarse label');
+    return r;
+  };
+  const producer = stringInputProducer(files, { numEpochs, shuffle, seed });
+  const records = fixedLengthRecordReader(producer, { recordBytes, copy: true }).pipe(map(check));
+  const labelBytes = v.labelBytes;
+  return {
+    classNames,
+    ...(coarseClassNames ? { coarseClassNames } : {}),
+    labelBytes,
+    files,
+    examplesPerEpoch,
+    records,
+    examples: () => records.pipe(map((r) => ({ key: r.key, ...decodeCifarRecord(r.value, { labelBytes }) }))),
+  };
+}
+
+function checkLabel(stage: string, r: KeyValue, at: number, names: string[], what: string): void {
+  const label = r.value[at];
+  if (label >= names.length) {
+    throw new DecodeError(
+      `${stage}: Expected a ${what} in [0, ${names.length - 1}] (the meta file's ${names.length} classes) for ${r.key} but the record has ${label} at byte ${at}`,
+      { key: r.key, offset: at, stage },
+    );
+  }
+}
+
+interface Found {
+  /** Reader name: a path, or `<archive>#<entry>`. */
+  name: string;
+  size: number;
+}
+
+/** Finds every wanted file in the folder, its CIFAR subfolder or the archive; lists what is missing. */
+async function locate(v: Variant, path: string, wanted: string[]): Promise<Map<string, Found>> {
+  const { stage } = v;
+  let isDir: boolean;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch (err) {
+    throw new NotFoundError(
+      `${stage}: Expected a CIFAR folder or archive for path but ${JSON.stringify(path)} cannot be read: ${(err as Error).message}`,
+      { file: path, stage, parameter: 'path', cause: err },
+    );
+  }
+  const found = new Map<string, Found>();
+  let where: string;
+  if (isDir) {
+    const sub = join(path, v.dir);
+    const dir = (await isDirectory(sub)) ? sub : path;
+    where = `the folder ${JSON.stringify(dir)}`;
+    for (const n of wanted) {
+      const file = join(dir, n);
+      try {
+        const st = await stat(file);
+        if (st.isFile()) found.set(n, { name: file, size: st.size });
+      } catch {
+        // Missing: listed in the error below.
+      }
+    }
+  } else {
+    where = `the archive ${JSON.stringify(path)} (under ${v.dir}/)`;
+    const inDir = new Set(wanted.map((n) => `${v.dir}/${n}`));
+    for (const e of await listTar(path, { stage, match: (n) => inDir.has(n) })) {
+      found.set(e.name.slice(v.dir.length + 1), { name: `${path}#${e.name}`, size: e.size });
+    }
+  }
+  const missing = wanted.filter((n) => !found.has(n));
+  if (missing.length > 0) {
+    throw new NotFoundError(
+      `${stage}: Expected ${wanted.join(', ')} in ${where} but found no ${missing.join(', ')}`,
+      { file: path, stage, parameter: 'path' },
+    );
+  }
+  return found;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function readNames(file: string): Promise<string[]> {
+  const [{ value }] = await wholeFileReader([file]).toArray();
+  return new TextDecoder()
+    .decode(value)
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export interface DistortedInputsOptions {
+  path: string;
+  /** Default 128. */
+  batchSize?: number;
+  /** Seed of the file order, the shuffle and the distortions; random when unset. */
+  seed?: number;
+  /** `'cifar10'` (default) or `'cifar100'`. */
+  dataset?: 'cifar10' | 'cifar100';
+}
+
+/**
+ * cifar10_input.py's `distorted_inputs`: the training files forever, raw records shuffled
+ * (`min_after_dequeue` = 0.4 × examples per epoch, capacity that + 3 × batchSize), then each batch
+ * distorted (random 24×24 crop, flip, brightness, contrast, standardization) by distortCifarBatch,
+ * record i keyed by its stream index.
+ */
+export async function distortedInputs(options: DistortedInputsOptions): Promise<Stream<DistortedCifarBatch>> {
+  const stage = 'distortedInputs';
+  const o = objectOption(stage, 'options', options) as unknown as DistortedInputsOptions;
+  const batchSize = integerOption(stage, 'batchSize', o.batchSize, { min: 1, defaultValue: 128 });
+  const seed = o.seed === undefined ? randomSeed(stage) : integerOption(stage, 'seed', o.seed, { min: 0 });
+  const which = oneOfOption(stage, 'dataset', o.dataset, ['cifar10', 'cifar100'] as const, 'cifar10');
+  const ds = await (which === 'cifar10' ? cifar10 : cifar100)({ path: o.path, split: 'train', seed });
+  const minAfterDequeue = Math.floor(0.4 * ds.examplesPerEpoch);
+  const indexed = ds.records.pipe(map((r, index) => ({ key: r.key, index, value: r.value })));
+  const raw = shuffleBatch(indexed, {
+    batchSize,
+    capacity: minAfterDequeue + 3 * batchSize,
+    minAfterDequeue,
+    seed,
+  });
+  const distort = distortCifarBatch({ seed, labelBytes: ds.labelBytes });
+  return raw.pipe(map((b) => distort(b as never)));
+}
+
+export interface InputsOptions {
+  path: string;
+  /** true: the test split; false: the training split (one pass, file order, as the tutorial). */
+  evalData: boolean;
+  /** Default 128. */
+  batchSize?: number;
+  dataset?: 'cifar10' | 'cifar100';
+}
+
+export interface EvalExample {
+  key: string;
+  label: number;
+  /** float32 [24, 24, 3], centrally cropped and standardized. */
+  image: { dtype: 'float32'; shape: number[]; data: Float32Array };
+}
+
+/**
+ * cifar10_input.py's `inputs`: one pass in file order, each record centrally cropped to 24×24 and
+ * standardized (cifarEvalTransform), batched in order by `batch` (capacity 0.4 × examples per epoch
+ * + 3 × batchSize); the last partial batch is dropped, as TF's `tf.train.batch` does.
+ */
+export async function inputs(options: InputsOptions): Promise<Stream<Batch<EvalExample>>> {
+  const stage = 'inputs';
+  const o = objectOption(stage, 'options', options) as unknown as InputsOptions;
+  if (typeof o.evalData !== 'boolean') throw invalidArgument('evalData', 'a boolean', o.evalData, stage);
+  const evalData = o.evalData;
+  const batchSize = integerOption(stage, 'batchSize', o.batchSize, { min: 1, defaultValue: 128 });
+  const which = oneOfOption(stage, 'dataset', o.dataset, ['cifar10', 'cifar100'] as const, 'cifar10');
+  const ds = await (which === 'cifar10' ? cifar10 : cifar100)({
+    path: o.path,
+    split: evalData ? 'test' : 'train',
+    numEpochs: 1,
+    shuffle: false,
+  });
+  const transform = cifarEvalTransform({ labelBytes: ds.labelBytes });
+  const examples = ds.records.pipe(
+    map((r): EvalExample => {
+      const { label, image } = transform(r.value);
+      return { key: r.key, label, image: image as EvalExample['image'] };
+    }),
+  );
+  const capacity = Math.floor(0.4 * ds.examplesPerEpoch) + 3 * batchSize;
+  return batch(examples, { batchSize, capacity });
+}

@@ -1,0 +1,186 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE_CLASS_NAMES, writeSyntheticCifar10 } from '../../scripts/cifar-synth.js';
+import { DecodeError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
+import { cifar10, cifar100, distortedInputs, inputs } from '../../src/datasets/cifar.js';
+import type { KeyValue } from '../../src/readers/whole-file-reader.js';
+import {
+  canListOpenFds,
+  makeTempDir,
+  openDescriptorsFor,
+  pseudoRandomBytes,
+  rejectionOf,
+  type TempDir,
+} from '../readers/helpers.js';
+
+let tmp: TempDir;
+let c10: string;
+let c10gz: string;
+let c100: string;
+let c100gz: string;
+const FINE = ['apple', 'bee', 'cat', 'dog', 'eel'];
+const COARSE = ['fruit', 'animal'];
+
+/** CIFAR-100 records: coarse = i % 2, fine = i % 5, planes pseudo-random. */
+function c100Records(n: number, seed: number): Uint8Array {
+  const out = pseudoRandomBytes(n * 3074, seed);
+  for (let i = 0; i < n; i++) {
+    out[i * 3074] = i % 2;
+    out[i * 3074 + 1] = i % 5;
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  tmp = await makeTempDir('cifar');
+  c10 = join(tmp.dir, '10');
+  await writeSyntheticCifar10(c10, { recordsPerFile: 50 });
+  c10gz = tmp.path('cifar-10-binary.tar.gz');
+  execFileSync('tar', ['-czf', c10gz, '-C', c10, 'cifar-10-batches-bin']);
+  c100 = join(tmp.dir, '100');
+  const d = join(c100, 'cifar-100-binary');
+  await mkdir(d, { recursive: true });
+  await writeFile(join(d, 'train.bin'), c100Records(40, 1));
+  await writeFile(join(d, 'test.bin'), c100Records(10, 2));
+  await writeFile(join(d, 'fine_label_names.txt'), `${FINE.join('\n')}\n`);
+  await writeFile(join(d, 'coarse_label_names.txt'), `${COARSE.join('\n')}\n`);
+  c100gz = tmp.path('cifar-100-binary.tar.gz');
+  execFileSync('tar', ['-czf', c100gz, '-C', c100, 'cifar-100-binary']);
+});
+afterAll(() => tmp.cleanup());
+
+const plainKeys = (keys: string[]) => keys.map((k) => k.replace(/^.*[#/]cifar-10/, 'cifar-10'));
+
+describe('cifar10', () => {
+  it('reads the same records from the archive, the folder and the batches folder', async () => {
+    const runs: KeyValue[][] = [];
+    for (const path of [c10gz, c10, join(c10, 'cifar-10-batches-bin')]) {
+      const ds = await cifar10({ path, numEpochs: 1, shuffle: false });
+      expect(ds.classNames).toEqual(FIXTURE_CLASS_NAMES);
+      expect(ds.examplesPerEpoch).toBe(250);
+      runs.push(await ds.records.toArray());
+    }
+    expect(runs[0]).toHaveLength(250);
+    expect(plainKeys(runs[0].map((r) => r.key))).toEqual(plainKeys(runs[1].map((r) => r.key)));
+    expect(runs[0][0].key).toBe(`${c10gz}#cifar-10-batches-bin/data_batch_1.bin:0`);
+    for (const other of runs.slice(1)) {
+      for (const [i, r] of other.entries()) expect(Buffer.compare(r.value, runs[0][i].value)).toBe(0);
+    }
+  });
+
+  it('decodes examples and reads the test split', async () => {
+    const ds = await cifar10({ path: c10gz, split: 'test', numEpochs: 1 });
+    const ex = await ds.examples().toArray();
+    expect(ex).toHaveLength(50);
+    expect(ex[0].key).toBe(`${c10gz}#cifar-10-batches-bin/test_batch.bin:0`);
+    expect(ex[0].image.shape).toEqual([32, 32, 3]);
+    expect(ex.every((e) => e.label >= 0 && e.label < 10)).toBe(true);
+  });
+
+  it('shuffles the file order by seed, deterministically', async () => {
+    const order = async (seed: number) => [
+      ...new Set(
+        (await (await cifar10({ path: c10, numEpochs: 1, seed })).records.toArray()).map(
+          (r) => r.key.split(':')[0],
+        ),
+      ),
+    ];
+    expect(await order(3)).toEqual(await order(3));
+    expect((await order(3)).sort()).toEqual((await order(4)).sort());
+  });
+
+  it('lists the expected files when some are missing', async () => {
+    const err = await rejectionOf(() => cifar10({ path: c100 }));
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.message).toContain('data_batch_1.bin');
+    expect(err.message).toContain('batches.meta.txt');
+    const err2 = await rejectionOf(() => cifar10({ path: c100gz }));
+    expect(err2).toBeInstanceOf(NotFoundError);
+    expect(err2.message).toContain('cifar-10-batches-bin/');
+    await expect(cifar10({ path: tmp.path('nope') })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('a label byte beyond the meta file classes is a DecodeError naming the key', async () => {
+    const dir = join(tmp.dir, 'few');
+    await mkdir(dir, { recursive: true });
+    for (const n of [
+      'data_batch_1',
+      'data_batch_2',
+      'data_batch_3',
+      'data_batch_4',
+      'data_batch_5',
+      'test_batch',
+    ]) {
+      const bytes = new Uint8Array(3 * 3073);
+      bytes[2 * 3073] = 2; // record 2: label 2, but only two classes
+      await writeFile(join(dir, `${n}.bin`), bytes);
+    }
+    await writeFile(join(dir, 'batches.meta.txt'), 'a\nb\n');
+    const ds = await cifar10({ path: dir, split: 'test', numEpochs: 1 });
+    const err = (await rejectionOf(() => ds.records.toArray())) as DecodeError;
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err.key).toBe(`${join(dir, 'test_batch.bin')}:2`);
+    expect(err.message).toContain(err.key);
+  });
+
+  it('validates its options', async () => {
+    await expect(cifar10({ path: '' })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(cifar10({ path: c10, split: 'val' as never })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(cifar10({ path: c10, numEpochs: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it.runIf(canListOpenFds)('break closes the archive', async () => {
+    const ds = await cifar10({ path: c10gz, numEpochs: 1 });
+    for await (const _ of ds.examples()) {
+      expect(openDescriptorsFor(c10gz)).toBe(1);
+      break;
+    }
+    expect(openDescriptorsFor(c10gz)).toBe(0);
+  });
+});
+
+describe('cifar100', () => {
+  it('reads fine and coarse labels and names from the archive and the folder alike', async () => {
+    for (const path of [c100gz, c100]) {
+      const ds = await cifar100({ path, numEpochs: 1 });
+      expect(ds.classNames).toEqual(FINE);
+      expect(ds.coarseClassNames).toEqual(COARSE);
+      const ex = await ds.examples().toArray();
+      expect(ex).toHaveLength(40);
+      ex.forEach((e, i) => {
+        expect(e.label).toBe(i % 5);
+        expect(e.fineLabel).toBe(i % 5);
+        expect(e.coarseLabel).toBe(i % 2);
+      });
+    }
+  });
+});
+
+describe('cifar10_input equivalents', () => {
+  it('distortedInputs gives distorted 24x24 batches, the same for the same seed', async () => {
+    const take = async () => {
+      const out = [];
+      for await (const b of await distortedInputs({ path: c10gz, batchSize: 16, seed: 7 })) {
+        out.push(b);
+        if (out.length === 3) break;
+      }
+      return out;
+    };
+    const [a, b] = [await take(), await take()];
+    expect(a[0].image.shape).toEqual([16, 24, 24, 3]);
+    expect(a[0].label.data).toEqual(b[0].label.data);
+    expect(a[2].image.data).toEqual(b[2].image.data);
+  });
+
+  it('inputs gives the eval split once, in order, centrally cropped and standardized', async () => {
+    const batches = await (await inputs({ path: c10, evalData: true, batchSize: 20 })).toArray();
+    expect(batches).toHaveLength(2); // 50 records: the partial batch is dropped, as tf.train.batch
+    expect(batches[0].image.shape).toEqual([20, 24, 24, 3]);
+    expect(batches[0].key[0]).toBe(`${join(c10, 'cifar-10-batches-bin', 'test_batch.bin')}:0`);
+    await expect(inputs({ path: c10, evalData: 'yes' as never })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+  });
+});
