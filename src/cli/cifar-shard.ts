@@ -1,19 +1,16 @@
 /**
- * One shard of the sharded distorted-CIFAR pipeline (bench/cifar-distorted-worker.ts, mode
- * 'sharded'): shard s of k reads the s-th contiguous block of records of every file (headerBytes and
+ * One shard of the sharded distorted-CIFAR pipeline (`inqueue bench`, and the bench's mode
+ * 'sharded'), a shardedPipeline factory: shard s of k reads the s-th contiguous block of records of every file (headerBytes and
  * footerBytes cut the block out, so each byte is read by one shard only), shuffles them in its own
  * pool of minAfterDequeue / k, and distorts whole batches, each record's draws keyed by a stream
  * index unique across shards.
  */
 import { join } from 'node:path';
 import { map } from 'rxjs';
-import {
-  distortCifarBatch,
-  fixedLengthRecordReader,
-  type RawCifarBatch,
-  shuffleBatch,
-  stringInputProducer,
-} from '../src/index.js';
+import { shuffleBatch } from '../batch/batch.js';
+import { distortCifarBatch, type RawCifarBatch } from '../image/distort-cifar-batch.js';
+import { stringInputProducer } from '../producers/string-input-producer.js';
+import { fixedLengthRecordReader } from '../readers/fixed-length-record-reader.js';
 
 export interface CifarShardArgs {
   dir: string;

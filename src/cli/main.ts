@@ -9,6 +9,7 @@ import { InputError } from '../core/errors.js';
 import { contactSheet } from '../inspect/contact-sheet.js';
 import { dumpSamples } from '../inspect/dump-samples.js';
 import { parseArgs, UsageError } from './args.js';
+import { benchPipeline, progressLine } from './bench.js';
 import { detectFormat } from './detect.js';
 import { describeDataset } from './info.js';
 import { type ShownExample, samplesOf } from './samples.js';
@@ -21,6 +22,7 @@ Usage: inqueue <command> [options]
 Commands:
   info <path>      detect the dataset at <path> and print counts per split and class
   dump <path>      write decoded (or distorted) samples as images, and optionally a contact sheet
+  bench <path>     run the dataset's training pipeline and print samples/s and queue fill
 
 Run 'inqueue <command> --help' for a command's options.`,
   info: `Usage: inqueue info <path>
@@ -34,6 +36,11 @@ Writes the first --count examples of the split as image files in DIR with an ind
 class, file). --distorted applies cifar10_input's distorted_inputs (CIFAR only; standardized images
 are rescaled for viewing). --sheet also writes DIR/sheet.png, a captioned grid (before and after
 side by side with --distorted).`,
+  bench: `Usage: inqueue bench <path> [--threads 1] [--batch 128] [--epochs 1] [--seed 1]
+
+Runs the matching pipeline — CIFAR: distorted_inputs on --threads shards (worker threads; 1 runs
+inline); MNIST: shuffled batches; image folder: decoded batches — and prints samples/s and queue
+fill as it goes (a live line on a terminal), then the total.`,
 };
 
 export async function main(
@@ -63,6 +70,15 @@ export async function main(
         seed: { type: 'number', default: 1 },
       });
       return await dump(parsed.positionals, parsed.options, out);
+    }
+    if (command === 'bench') {
+      const parsed = parseArgs(rest, {
+        threads: { type: 'number', default: 1 },
+        batch: { type: 'number', default: 128 },
+        epochs: { type: 'number', default: 1 },
+        seed: { type: 'number', default: 1 },
+      });
+      return await bench(parsed.positionals, parsed.options, out);
     }
     if (command === 'info') {
       const { positionals } = parseArgs(rest, {});
@@ -127,6 +143,58 @@ async function dump(
     );
     out(`wrote ${sheet}`);
   }
+  return 0;
+}
+
+async function bench(
+  positionals: string[],
+  o: Record<string, string | number | boolean | undefined>,
+  out: (line: string) => void,
+): Promise<number> {
+  const [path] = positionals;
+  if (!path || positionals.length > 1) throw new UsageError('bench takes exactly one <path>');
+  for (const name of ['threads', 'batch', 'epochs'] as const) {
+    const v = Number(o[name]);
+    if (!Number.isInteger(v) || v < 1)
+      throw new UsageError(`--${name} must be a positive integer, got ${o[name]}`);
+  }
+  const detected = detectFormat(path);
+  if (!detected)
+    throw new InputError(
+      `no dataset recognised at ${JSON.stringify(path)} (expected CIFAR, MNIST or an image folder)`,
+    );
+  if (detected.format === 'cifar100')
+    throw new InputError('inqueue bench: CIFAR-100 has no bench pipeline yet');
+  const options = {
+    threads: Number(o.threads),
+    batch: Number(o.batch),
+    epochs: Number(o.epochs),
+    seed: Number(o.seed),
+  };
+  const stream = benchPipeline(detected, options);
+  const tty = process.stdout.isTTY === true;
+  const t0 = performance.now();
+  let batches = 0;
+  let samples = 0;
+  let last = t0;
+  for await (const b of stream) {
+    batches++;
+    samples += Array.isArray((b as { key?: unknown }).key)
+      ? ((b as { key: unknown[] }).key.length ?? 0)
+      : options.batch;
+    const now = performance.now();
+    if (now - last > 1000) {
+      last = now;
+      const line = progressLine(batches, samples, (now - t0) / 1000, stream.stats());
+      if (tty) process.stdout.write(`\r${line}`);
+      else out(line);
+    }
+  }
+  if (tty) process.stdout.write('\n');
+  const seconds = (performance.now() - t0) / 1000;
+  out(
+    `${detected.format}: ${batches} batches, ${samples} samples in ${seconds.toFixed(2)} s = ${(samples / seconds).toFixed(0)} samples/s (threads ${options.threads})`,
+  );
   return 0;
 }
 
