@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { map } from 'rxjs';
 import { batch, shuffleBatch } from '../batch/batch.js';
+import { InputError } from '../core/errors.js';
 import { CounterRng } from '../core/rng.js';
 import type { StageStats } from '../core/stats.js';
 import type { Stream } from '../core/stream.js';
@@ -26,6 +27,8 @@ export interface BenchOptions {
  */
 export function benchPipeline(d: Detected, o: BenchOptions): Stream<{ key: string[] | unknown }> {
   if (d.format === 'cifar10') {
+    if (d.entries)
+      throw new InputError('inqueue bench: extract the CIFAR archive first (shards read file blocks)');
     const files = [1, 2, 3, 4, 5].map((i) => join(d.dir, `data_batch_${i}.bin`));
     const recordsPerFile = Math.floor(statSync(files[0]).size / 3073);
     const shards = Math.max(1, o.threads);

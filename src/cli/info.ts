@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { listImageFolder } from '../datasets/image-folder.js';
 import { mnist } from '../datasets/mnist.js';
 import { fixedLengthRecordReader } from '../readers/fixed-length-record-reader.js';
-import type { Detected } from './detect.js';
+import { wholeFileReader } from '../readers/whole-file-reader.js';
+import { archiveEntryNames } from '../sources/archive-name.js';
+import { type Detected, fileIn, hasFile } from './detect.js';
 
 /** What `inqueue info` prints: the format, then counts per split and per class. */
 export async function describeDataset(d: Detected): Promise<string[]> {
@@ -38,16 +38,26 @@ export async function describeDataset(d: Detected): Promise<string[]> {
     }
     return lines;
   }
+  if (d.format === 'tar-shards') {
+    const lines = [`tar shards at ${d.dir}: ${d.shards!.length} shard${d.shards!.length > 1 ? 's' : ''}`];
+    for (const shard of d.shards!) {
+      const members = (await archiveEntryNames(shard)).map((n) => n.slice(shard.length + 1));
+      // WebDataset groups members by basename: the path up to the first dot of the file name.
+      const keys = new Set(members.map((m) => m.replace(/(^|\/)([^/.]*)\.[^/]*$/, '$1$2')));
+      lines.push(`  ${shard}: ${members.length} members, ${keys.size} samples`);
+    }
+    return lines;
+  }
   const cifar10 = d.format === 'cifar10';
   const labelBytes = cifar10 ? 1 : 2;
   const recordBytes = labelBytes + 3072;
-  const names = readNames(join(d.dir, cifar10 ? 'batches.meta.txt' : 'fine_label_names.txt'));
+  const names = await readNames(d, cifar10 ? 'batches.meta.txt' : 'fine_label_names.txt');
   const splits = cifar10
     ? { train: [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`), test: ['test_batch.bin'] }
     : { train: ['train.bin'], test: ['test.bin'] };
   const lines = [`${cifar10 ? 'CIFAR-10' : 'CIFAR-100'} binary at ${d.dir}: ${names.length} classes`];
   for (const [split, files] of Object.entries(splits)) {
-    const present = files.map((f) => join(d.dir, f)).filter((f) => existsSync(f));
+    const present = files.filter((f) => hasFile(d, f)).map((f) => fileIn(d, f));
     if (present.length === 0) {
       lines.push(`  ${split}: missing (${files.join(', ')})`);
       continue;
@@ -57,7 +67,7 @@ export async function describeDataset(d: Detected): Promise<string[]> {
       const label = r.value[labelBytes - 1];
       counts.set(label, (counts.get(label) ?? 0) + 1);
     }
-    const total = present.reduce((n, f) => n + Math.floor(statSync(f).size / recordBytes), 0);
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
     lines.push(`  ${split}: ${total} records in ${present.length} file${present.length > 1 ? 's' : ''}`);
     const shown = [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([l, c]) => `${names[l] ?? l} ${c}`);
     lines.push(`    per class: ${shown.join(', ')}`);
@@ -65,9 +75,12 @@ export async function describeDataset(d: Detected): Promise<string[]> {
   return lines;
 }
 
-function readNames(file: string): string[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
+/** Class names, one per line, from a meta file in the folder or archive (none when missing). */
+export async function readNames(d: Detected, name: string): Promise<string[]> {
+  if (!hasFile(d, name)) return [];
+  const [file] = await wholeFileReader([fileIn(d, name)]).toArray();
+  return new TextDecoder()
+    .decode(file.value)
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l.length > 0);

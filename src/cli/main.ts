@@ -28,7 +28,9 @@ Run 'inqueue <command> --help' for a command's options.`,
   info: `Usage: inqueue info <path>
 
 Detects the dataset layout at <path> (CIFAR-10 or CIFAR-100 binary folder, MNIST IDX files,
-an image folder of class sub-folders) and prints counts per split and class.`,
+an image folder of class sub-folders, the published CIFAR archives (cifar-10-binary.tar.gz,
+cifar-100-binary.tar.gz), tar shards) and prints counts per split and class (shards: members and
+samples).`,
   dump: `Usage: inqueue dump <path> --out DIR [--count 30] [--split train] [--distorted] [--sheet]
                    [--format png|jpeg] [--seed 1]
 
@@ -84,7 +86,7 @@ export async function main(
       const { positionals } = parseArgs(rest, {});
       const [path] = positionals;
       if (!path || positionals.length > 1) throw new UsageError('info takes exactly one <path>');
-      const detected = detectFormat(path);
+      const detected = await detectFormat(path);
       if (!detected)
         throw new InputError(
           `no dataset recognised at ${JSON.stringify(path)} (expected CIFAR, MNIST or an image folder)`,
@@ -113,11 +115,13 @@ async function dump(
   const count = Number(o.count);
   if (!Number.isInteger(count) || count < 1)
     throw new UsageError(`--count must be a positive integer, got ${o.count}`);
-  const detected = detectFormat(path);
+  const detected = await detectFormat(path);
   if (!detected)
     throw new InputError(
       `no dataset recognised at ${JSON.stringify(path)} (expected CIFAR, MNIST or an image folder)`,
     );
+  if (detected.format === 'tar-shards')
+    throw new InputError('inqueue dump: tar shards are not supported yet');
   if (o.distorted && detected.format !== 'cifar10' && detected.format !== 'cifar100') {
     throw new UsageError('--distorted applies to CIFAR datasets only');
   }
@@ -158,7 +162,7 @@ async function bench(
     if (!Number.isInteger(v) || v < 1)
       throw new UsageError(`--${name} must be a positive integer, got ${o[name]}`);
   }
-  const detected = detectFormat(path);
+  const detected = await detectFormat(path);
   if (!detected)
     throw new InputError(
       `no dataset recognised at ${JSON.stringify(path)} (expected CIFAR, MNIST or an image folder)`,
@@ -201,6 +205,11 @@ async function bench(
 // Run when executed directly (the package's bin), not when imported by tests.
 const invoked = process.argv[1] ?? '';
 if (/(^|[\\/])(main\.(ts|js)|inqueue)$/.test(invoked)) {
+  // `inqueue info … | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

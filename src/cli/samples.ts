@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CounterRng } from '../core/rng.js';
 import { Stream } from '../core/stream.js';
 import type { Tensor } from '../core/tensor.js';
@@ -8,7 +6,8 @@ import { mnist } from '../datasets/mnist.js';
 import { decodeCifarRecord } from '../decode/cifar-record.js';
 import { distortCifar } from '../image/distort-cifar.js';
 import { fixedLengthRecordReader } from '../readers/fixed-length-record-reader.js';
-import type { Detected } from './detect.js';
+import { type Detected, fileIn, hasFile } from './detect.js';
+import { readNames } from './info.js';
 
 /** One example as the CLI shows it: the raw image, and the augmented one with `--distorted`. */
 export interface ShownExample {
@@ -53,14 +52,9 @@ export async function samplesOf(
       ? ['test_batch.bin']
       : [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`)
     : [o.split === 'test' ? 'test.bin' : 'train.bin'];
-  const paths = files.map((f) => join(d.dir, f)).filter((f) => existsSync(f));
-  const meta = join(d.dir, cifar10 ? 'batches.meta.txt' : 'fine_label_names.txt');
-  const classNames = existsSync(meta)
-    ? readFileSync(meta, 'utf8')
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l.length > 0)
-    : undefined;
+  const paths = files.filter((f) => hasFile(d, f)).map((f) => fileIn(d, f));
+  const names = await readNames(d, cifar10 ? 'batches.meta.txt' : 'fine_label_names.txt');
+  const classNames = names.length > 0 ? names : undefined;
   const distort = distortCifar({ labelBytes });
   const records = fixedLengthRecordReader(paths, { recordBytes: labelBytes + 3072 });
   let index = 0;

@@ -44,6 +44,31 @@ beforeAll(async () => {
   const labels = Buffer.from([0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 1]);
   writeFileSync(join(dir, 'mnist', 'train-images-idx3-ubyte.gz'), gzipSync(images));
   writeFileSync(join(dir, 'mnist', 'train-labels-idx1-ubyte'), labels);
+  // The published CIFAR-10 archive layout, made with GNU tar from the fixture.
+  spawnSync('tar', [
+    '-czf',
+    join(dir, 'cifar-10-binary.tar.gz'),
+    '-C',
+    join(FIXTURE_DIR, '..'),
+    'cifar-10-batches-bin',
+  ]);
+  // One WebDataset-style shard: two samples, three members.
+  mkdirSync(join(dir, 'shards', 'src'), { recursive: true });
+  for (const [name, body] of [
+    ['000001.cls', '1'],
+    ['000001.jpg', 'x'],
+    ['000002.cls', '2'],
+  ])
+    writeFileSync(join(dir, 'shards', 'src', name), body);
+  spawnSync('tar', [
+    '-cf',
+    join(dir, 'shards', 'shard-0.tar'),
+    '-C',
+    join(dir, 'shards', 'src'),
+    '000001.cls',
+    '000001.jpg',
+    '000002.cls',
+  ]);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -111,5 +136,34 @@ describe('inqueue CLI', () => {
     );
     expect(run('dump', join(dir, 'missing'), '--out', join(dir, 'z')).code).toBe(1);
     expect(run('dump', '--help').stdout).toMatch(/Usage: inqueue dump <path> --out DIR/);
+  });
+
+  it('info and dump read the published CIFAR archive without extracting it', async () => {
+    const archive = join(dir, 'cifar-10-binary.tar.gz');
+    const info = run('info', archive);
+    expect(info.code).toBe(0);
+    expect(info.stdout).toMatch(/CIFAR-10 binary at .*cifar-10-binary\.tar\.gz#cifar-10-batches-bin/);
+    expect(info.stdout).toMatch(/train: 5000 records in 5 files/);
+    const out = join(dir, 'from-archive');
+    const dump = run('dump', archive, '--out', out, '--count', '2', '--split', 'test');
+    expect(dump.code).toBe(0);
+    const index = (await import('node:fs')).readFileSync(join(out, 'index.csv'), 'utf8');
+    expect(index).toContain('cifar-10-binary.tar.gz#cifar-10-batches-bin/test_batch.bin:0');
+  });
+
+  it('info on a folder of tar shards counts members and samples', () => {
+    const r = run('info', join(dir, 'shards'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/tar shards at .*: 1 shard/);
+    expect(r.stdout).toMatch(/shard-0\.tar: 3 members, 2 samples/);
+  });
+
+  it('bench runs the CIFAR pipeline and prints the rate', () => {
+    const r = run('bench', FIXTURE_DIR, '--epochs', '1', '--batch', '64');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/cifar10: \d+ batches, \d+ samples in [\d.]+ s = \d+ samples\/s \(threads 1\)/);
+    expect(run('bench', FIXTURE_DIR, '--threads', '0').stderr).toMatch(
+      /--threads must be a positive integer/,
+    );
   });
 });
