@@ -57,6 +57,13 @@ export {
 } from './datasets/image-folder.js';
 export type { MnistExample, MnistOptions } from './datasets/mnist.js';
 export { mnist } from './datasets/mnist.js';
+export type {
+  WebDatasetDecoder,
+  WebDatasetFieldContext,
+  WebDatasetOptions,
+  WebDatasetSample,
+} from './datasets/webdataset.js';
+export { decodeWebDatasetField, splitMemberName, webDataset } from './datasets/webdataset.js';
 export type { CifarExample } from './decode/cifar-record.js';
 export { CIFAR_IMAGE_BYTES, decodeCifarRecord } from './decode/cifar-record.js';
 export type { DecodeImageOptions } from './decode/decode-image.js';

@@ -1,0 +1,313 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecodeError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
+import {
+  decodeWebDatasetField,
+  splitMemberName,
+  type WebDatasetSample,
+  webDataset,
+} from '../../src/datasets/webdataset.js';
+import { stringInputProducer } from '../../src/producers/string-input-producer.js';
+import { leaked, resourceCounts, settle } from '../helpers/resources.js';
+import {
+  canListOpenFds,
+  makeTempDir,
+  openDescriptorsFor,
+  pseudoRandomBytes,
+  rejectionOf,
+  type TempDir,
+  thrownBy,
+} from '../readers/helpers.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+let tmp: TempDir;
+let shardN = 0;
+
+/** Writes `members` (in this order) into a fresh tar (gzipped when `gzip`) and returns its path. */
+async function shard(members: [string, Uint8Array | string][], gzip = false): Promise<string> {
+  const n = shardN++;
+  const root = join(tmp.dir, `src${n}`);
+  for (const [name, bytes] of members) {
+    await mkdir(dirname(join(root, name)), { recursive: true });
+    await writeFile(join(root, name), typeof bytes === 'string' ? enc(bytes) : bytes);
+  }
+  const out = tmp.path(`shard-${n}.tar${gzip ? '.gz' : ''}`);
+  execFileSync('tar', [gzip ? '-czf' : '-cf', out, '-C', root, ...members.map(([m]) => m)]);
+  return out;
+}
+
+const JPG1 = pseudoRandomBytes(5000, 1);
+const JPG2 = pseudoRandomBytes(300, 2);
+let main: string;
+let mainGz: string;
+let singles: string[];
+
+beforeAll(async () => {
+  tmp = await makeTempDir('webdataset');
+  const members: [string, Uint8Array | string][] = [
+    ['d/000001.jpg', JPG1],
+    ['d/000001.cls', '3\n'],
+    ['d/000001.json', '{"w":2,"tags":["a"]}'],
+    ['d/000001.txt', 'a cat'],
+    ['README', 'no extension: skipped'],
+    ['d/000002.jpg', JPG2],
+    ['d/000002.cls', '7'],
+    ['d/000002.seg.png', 'png-bytes'],
+  ];
+  main = await shard(members);
+  mainGz = await shard(members, true);
+  singles = [];
+  for (let i = 0; i < 6; i++) singles.push(await shard([[`s${i}.cls`, String(i)]]));
+});
+afterAll(() => tmp.cleanup());
+
+const keysOf = (samples: WebDatasetSample[]) => samples.map((s) => s.__key__);
+
+describe('splitMemberName', () => {
+  it.each([
+    ['dir/000123.jpg', { key: 'dir/000123', field: 'jpg' }],
+    ['a.b/x.seg.PNG', { key: 'a.b/x', field: 'seg.png' }],
+    ['x.cls', { key: 'x', field: 'cls' }],
+    ['README', null],
+    ['dir/.hidden', null],
+    ['dir/name.', null],
+  ])('%s', (name, expected) => {
+    expect(splitMemberName(name)).toEqual(expected);
+  });
+});
+
+describe('webDataset', () => {
+  it('groups consecutive members by key, fields are the bytes, members without extension skipped', async () => {
+    for (const file of [main, mainGz]) {
+      const samples = await webDataset([file], { seed: 1 }).toArray();
+      expect(samples).toHaveLength(2);
+      const [a, b] = samples;
+      expect(Object.keys(a).sort()).toEqual(['__key__', '__shard__', 'cls', 'jpg', 'json', 'txt']);
+      expect(a.__key__).toBe('d/000001');
+      expect(a.__shard__).toBe(file);
+      expect(a.jpg).toEqual(JPG1);
+      expect(a.jpg).toBeInstanceOf(Uint8Array);
+      expect(a.cls).toEqual(enc('3\n'));
+      expect(Object.keys(b).sort()).toEqual(['__key__', '__shard__', 'cls', 'jpg', 'seg.png']);
+      expect(b.jpg).toEqual(JPG2);
+      expect(b['seg.png']).toEqual(enc('png-bytes'));
+    }
+  });
+
+  it('streams several shards one after another, numEpochs times, in list order without shuffle', async () => {
+    const other = await shard([
+      ['e/1.cls', '1'],
+      ['e/2.cls', '2'],
+    ]);
+    const samples = await webDataset([main, other], { shuffleShards: false, numEpochs: 2 }).toArray();
+    expect(keysOf(samples)).toEqual([
+      'd/000001',
+      'd/000002',
+      'e/1',
+      'e/2',
+      'd/000001',
+      'd/000002',
+      'e/1',
+      'e/2',
+    ]);
+    expect(samples.map((s) => s.__shard__)).toEqual([main, main, other, other, main, main, other, other]);
+  });
+
+  it('a key in two shards makes two samples (samples never span shards)', async () => {
+    const x = await shard([['k.jpg', 'x']]);
+    const y = await shard([['k.cls', '1']]);
+    const samples = await webDataset([x, y], { shuffleShards: false }).toArray();
+    expect(samples.map((s) => [s.__key__, s.__shard__, Object.keys(s).length])).toEqual([
+      ['k', x, 3],
+      ['k', y, 3],
+    ]);
+  });
+
+  it('shuffles shards per epoch, reproducibly for a seed, as stringInputProducer does', async () => {
+    const run = async (seed: number) =>
+      (await webDataset(singles, { numEpochs: 3, seed }).toArray()).map((s) => s.__shard__);
+    const a = await run(5);
+    expect(await run(5)).toEqual(a);
+    expect(a).toEqual(await stringInputProducer(singles, { numEpochs: 3, seed: 5 }).toArray());
+    const epochs = [0, 1, 2].map((e) => a.slice(e * 6, e * 6 + 6));
+    for (const e of epochs) expect([...e].sort()).toEqual([...singles].sort());
+    expect(new Set(epochs.map((e) => e.join())).size).toBeGreaterThan(1);
+    expect(await run(6)).not.toEqual(a);
+    expect(webDataset(singles, { seed: 5 }).seed).toBe(5);
+    const random = webDataset(singles);
+    expect(Number.isInteger(random.seed)).toBe(true);
+  });
+
+  it('numEpochs null streams forever', async () => {
+    const out: string[] = [];
+    for await (const s of webDataset(singles.slice(0, 2), { numEpochs: null, seed: 2 })) {
+      out.push(s.__key__);
+      if (out.length === 7) break;
+    }
+    expect(out).toHaveLength(7);
+  });
+
+  it('decode: true decodes txt, cls, json and leaves other fields as bytes', async () => {
+    const [a, b] = await webDataset([main], { decode: true, seed: 1 }).toArray();
+    expect(a.cls).toBe(3);
+    expect(a.json).toEqual({ w: 2, tags: ['a'] });
+    expect(a.txt).toBe('a cat');
+    expect(a.jpg).toEqual(JPG1);
+    expect(b.cls).toBe(7);
+    expect(b['seg.png']).toEqual(enc('png-bytes'));
+  });
+
+  it.each([
+    ['cls', 'x7', /an integer/],
+    ['cls', '1.5', /an integer/],
+    ['json', '{nope', /JSON/],
+    ['txt', new Uint8Array([0xff, 0xfe]), /UTF-8/],
+  ])('decode: true rejects a bad %s field naming shard, key and field', async (ext, bytes, message) => {
+    const file = await shard([[`bad/k.${ext}`, bytes]]);
+    const err = await rejectionOf(() => webDataset([file], { decode: true }).toArray());
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err.message).toMatch(message);
+    expect(err.message).toContain(file);
+    expect(err.message).toContain(`'${ext}'`);
+    expect((err as DecodeError).file).toBe(file);
+    expect((err as DecodeError).key).toBe('bad/k');
+  });
+
+  it('decodeWebDatasetField keys on the last extension', () => {
+    expect(decodeWebDatasetField('seg.cls', enc(' 12 '))).toBe(12);
+    expect(decodeWebDatasetField('jpg', enc('1'))).toEqual(enc('1'));
+    expect(thrownBy(() => decodeWebDatasetField('id', enc('')))).toBeInstanceOf(DecodeError);
+  });
+
+  it('a custom decode function gets every field and its result is the value', async () => {
+    const calls: string[] = [];
+    const [a] = await webDataset([main], {
+      seed: 1,
+      decode: (ext, bytes, ctx) => {
+        calls.push(`${ctx.shard === main}:${ctx.key}:${ext}`);
+        return ext === 'jpg' ? bytes.length : `len ${bytes.length}`;
+      },
+    }).toArray();
+    expect(a.jpg).toBe(5000);
+    expect(a.cls).toBe('len 2');
+    expect(calls).toEqual([
+      'true:d/000001:jpg',
+      'true:d/000001:cls',
+      'true:d/000001:json',
+      'true:d/000001:txt',
+      'true:d/000002:jpg',
+      'true:d/000002:cls',
+      'true:d/000002:seg.png',
+    ]);
+  });
+
+  it('a throwing decode function becomes a DecodeError naming shard, key and field', async () => {
+    const boom = new Error('boom');
+    const err = await rejectionOf(() =>
+      webDataset([main], {
+        decode: (ext) => {
+          if (ext === 'json') throw boom;
+          return 0;
+        },
+      }).toArray(),
+    );
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err.message).toMatch(/'json'.*"d\/000001".*boom/);
+    expect(err.message).toContain(main);
+    expect((err as DecodeError).parameter).toBe('decode');
+    expect(err.cause).toBe(boom);
+  });
+
+  it('a key seen again non-adjacently is a DecodeError naming shard and key', async () => {
+    const file = await shard([
+      ['a.jpg', '1'],
+      ['b.jpg', '2'],
+      ['a.cls', '3'],
+    ]);
+    const seen: string[] = [];
+    const err = await rejectionOf(async () => {
+      for await (const s of webDataset([file])) seen.push(s.__key__);
+    });
+    expect(seen).toEqual(['a', 'b']);
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err.message).toContain(file);
+    expect(err.message).toContain('"a"');
+    expect((err as DecodeError).file).toBe(file);
+    expect((err as DecodeError).key).toBe('a');
+  });
+
+  it('a field repeated within a sample is a DecodeError', async () => {
+    const file = await shard([
+      ['a.jpg', '1'],
+      ['a.JPG', '2'],
+    ]);
+    const err = await rejectionOf(() => webDataset([file]).toArray());
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err.message).toMatch(/field 'jpg'/);
+    expect((err as DecodeError).key).toBe('a');
+  });
+
+  it('a member larger than maxMemberBytes is a DecodeError; one at the bound is read', async () => {
+    const file = await shard([
+      ['a.bin', new Uint8Array(10)],
+      ['b.bin', new Uint8Array(11)],
+    ]);
+    const got: WebDatasetSample[] = [];
+    const err = await rejectionOf(async () => {
+      for await (const s of webDataset([file], { maxMemberBytes: 10 })) got.push(s);
+    });
+    expect(got.map((s) => (s.bin as Uint8Array).length)).toEqual([10]);
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err.message).toMatch(/at most 10 bytes.*"b.bin".*has 11/);
+    expect(err.message).toContain(file);
+    expect((err as DecodeError).parameter).toBe('maxMemberBytes');
+    expect(await webDataset([file], { maxMemberBytes: 11 }).toArray()).toHaveLength(2);
+  });
+
+  it('a corrupt or missing shard fails with the error of tarEntries naming the shard', async () => {
+    const bytes = await readFile(mainGz);
+    const truncated = await tmp.write('truncated.tar.gz', bytes.subarray(0, bytes.length >> 1));
+    const err = await rejectionOf(() => webDataset([truncated]).toArray());
+    expect(err).toBeInstanceOf(DecodeError);
+    expect((err as DecodeError).file).toBe(truncated);
+    expect(err.message).toContain(truncated);
+    const missing = tmp.path('missing.tar');
+    const err2 = await rejectionOf(() => webDataset([missing]).toArray());
+    expect(err2).toBeInstanceOf(NotFoundError);
+    expect(err2.message).toContain(missing);
+  });
+
+  it('break closes the open shard file', async () => {
+    await settle();
+    const before = resourceCounts();
+    let during = -1;
+    for await (const _ of webDataset([main, mainGz], { shuffleShards: false })) {
+      during = openDescriptorsFor(main);
+      break;
+    }
+    await settle();
+    if (canListOpenFds) expect(during).toBe(1);
+    expect(openDescriptorsFor(main)).toBe(0);
+    expect(openDescriptorsFor(mainGz)).toBe(0);
+    expect(leaked(before, resourceCounts())).toEqual({});
+  });
+
+  it.each([
+    ['shards', () => webDataset([])],
+    ['shards', () => webDataset('a.tar' as unknown as string[])],
+    ['shards[1]', () => webDataset(['a.tar', ''])],
+    ['options', () => webDataset(['a.tar'], null as never)],
+    ['numEpochs', () => webDataset(['a.tar'], { numEpochs: 0 })],
+    ['shuffleShards', () => webDataset(['a.tar'], { shuffleShards: 'yes' as never })],
+    ['seed', () => webDataset(['a.tar'], { seed: -1 })],
+    ['decode', () => webDataset(['a.tar'], { decode: 'json' as never })],
+    ['maxMemberBytes', () => webDataset(['a.tar'], { maxMemberBytes: 0 })],
+  ])('rejects a bad %s at once', (parameter, action) => {
+    const err = thrownBy(action);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).parameter).toBe(parameter);
+    expect(err.message).toMatch(/^webDataset: Expected/);
+  });
+});
