@@ -1,5 +1,6 @@
 import { listImageFolder } from '../datasets/image-folder.js';
 import { mnist } from '../datasets/mnist.js';
+import { splitMemberName } from '../datasets/webdataset.js';
 import { fixedLengthRecordReader } from '../readers/fixed-length-record-reader.js';
 import { wholeFileReader } from '../readers/whole-file-reader.js';
 import { archiveEntryNames } from '../sources/archive-name.js';
@@ -42,8 +43,8 @@ export async function describeDataset(d: Detected): Promise<string[]> {
     const lines = [`tar shards at ${d.dir}: ${d.shards!.length} shard${d.shards!.length > 1 ? 's' : ''}`];
     for (const shard of d.shards!) {
       const members = (await archiveEntryNames(shard)).map((n) => n.slice(shard.length + 1));
-      // WebDataset groups members by basename: the path up to the first dot of the file name.
-      const keys = new Set(members.map((m) => m.replace(/(^|\/)([^/.]*)\.[^/]*$/, '$1$2')));
+      // WebDataset's grouping: members sharing the path up to the first dot of the file name.
+      const keys = new Set(members.map((m) => splitMemberName(m)?.key).filter((k) => k !== undefined));
       lines.push(`  ${shard}: ${members.length} members, ${keys.size} samples`);
     }
     return lines;
