@@ -274,6 +274,23 @@ export function returnsUpstreamFirst<U, T>(
   };
 }
 
+/** Passes a generator's elements through, counting them in a stage's counters; closes it at the end. */
+export async function* counted<T>(source: AsyncIterator<T>, counters: StageCounters): AsyncGenerator<T> {
+  try {
+    for (;;) {
+      counters.start();
+      const r = await source.next();
+      if (r.done) return;
+      counters.elementsIn++;
+      counters.elementsOut++;
+      yield r.value;
+    }
+  } finally {
+    counters.done = true;
+    await source.return?.(undefined);
+  }
+}
+
 function syncToAsync<T>(iterator: Iterator<T>): AsyncIterator<T> {
   return {
     next: async () => iterator.next(),

@@ -1,7 +1,6 @@
 import { DecodeError, InputError, invalidArgument } from '../core/errors.js';
 import { randomSeed } from '../core/rng.js';
-import type { StageCounters } from '../core/stats.js';
-import { type SeededStream, Stream } from '../core/stream.js';
+import { counted, type SeededStream, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption } from '../core/validate.js';
 import { stringInputProducer } from '../producers/string-input-producer.js';
 import { type TarEntry, tarEntries } from '../sources/tar-entries.js';
@@ -240,21 +239,5 @@ async function runDecoder(
       `${STAGE}: decode failed on field '${field}' of sample ${JSON.stringify(key)} in shard ${JSON.stringify(shard)}: ${(err as Error)?.message ?? String(err)}`,
       { file: shard, key, stage: STAGE, parameter: 'decode', cause: err },
     );
-  }
-}
-
-async function* counted<T>(source: AsyncGenerator<T>, counters: StageCounters): AsyncGenerator<T> {
-  try {
-    for (;;) {
-      counters.start();
-      const r = await source.next();
-      if (r.done) return;
-      counters.elementsIn++;
-      counters.elementsOut++;
-      yield r.value;
-    }
-  } finally {
-    counters.done = true;
-    await source.return(undefined);
   }
 }

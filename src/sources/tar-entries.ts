@@ -10,8 +10,7 @@ type TarSource = AsyncIterable<Buffer> & {
 };
 
 import { DecodeError, InputError, invalidArgument, NotFoundError } from '../core/errors.js';
-import type { StageCounters } from '../core/stats.js';
-import { Stream } from '../core/stream.js';
+import { counted, Stream } from '../core/stream.js';
 import { integerOption, objectOption } from '../core/validate.js';
 import { fileError } from '../readers/file-errors.js';
 import { globMatcher } from './glob.js';
@@ -63,22 +62,6 @@ export function tarEntries(archive: string, options: TarEntriesOptions = {}): St
   return new Stream<TarEntry>((counters) => counted(scanTar(archive, scan), counters), {
     name: 'tar_entries',
   });
-}
-
-async function* counted<T>(source: AsyncGenerator<T>, counters: StageCounters): AsyncGenerator<T> {
-  try {
-    for (;;) {
-      counters.start();
-      const r = await source.next();
-      if (r.done) return;
-      counters.elementsIn++;
-      counters.elementsOut++;
-      yield r.value;
-    }
-  } finally {
-    counters.done = true;
-    await source.return(undefined);
-  }
 }
 
 /**
