@@ -5,7 +5,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { basename, join } from 'node:path';
 import { InputError, invalidArgument, NotFoundError } from '../core/errors.js';
-import { booleanOption, objectOption } from '../core/validate.js';
+import { booleanOption, integerOption, objectOption } from '../core/validate.js';
 import { extractTar } from './safe-extract.js';
 
 /**
@@ -40,6 +40,8 @@ export interface DownloadOptions {
   extract?: boolean;
   /** Name of the file in `dir` (default: the last segment of the URL's path). */
   filename?: string;
+  /** Give up when the server sends nothing for this long (default 60,000 ms). */
+  timeoutMs?: number;
 }
 
 export interface DownloadResult {
@@ -70,6 +72,7 @@ export async function maybeDownloadAndExtract(
   const expected = sha256?.toLowerCase();
   const extract = booleanOption(STAGE, 'extract', opts.extract, true);
   const filename = filenameOf(parsed, opts.filename);
+  const timeoutMs = integerOption(STAGE, 'timeoutMs', opts.timeoutMs, { min: 1, defaultValue: 60_000 });
 
   await mkdir(dir, { recursive: true });
   const file = join(dir, filename);
@@ -80,7 +83,7 @@ export async function maybeDownloadAndExtract(
       ? ttyProgressBar(process.stderr, filename)
       : (onProgress as DownloadOptions['onProgress']);
     try {
-      await download(parsed, dir, file, expected, report);
+      await download(parsed, dir, file, expected, report, timeoutMs);
     } finally {
       if (bar) process.stderr.write('\n');
     }
@@ -149,11 +152,13 @@ async function sha256Of(file: string): Promise<string> {
 }
 
 /** GETs `url`, following up to MAX_REDIRECTS redirects; resolves with a 200 response. */
-async function get(url: URL, original: URL): Promise<IncomingMessage> {
+async function get(url: URL, original: URL, timeoutMs: number): Promise<IncomingMessage> {
   for (let hops = 0; ; hops++) {
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
       const client = url.protocol === 'https:' ? https : http;
-      const request = client.get(url, { agent: false }, resolve);
+      const request = client.get(url, { agent: false, timeout: timeoutMs }, resolve);
+      // An idle socket (headers or body) ends the download instead of hanging it forever.
+      request.on('timeout', () => request.destroy(new Error(`no data from the server for ${timeoutMs} ms`)));
       request.on('error', (error) =>
         reject(
           new InputError(`${STAGE}: cannot download ${url.href}: ${error.message}`, {
@@ -207,12 +212,14 @@ async function download(
   file: string,
   expected: string | undefined,
   onProgress: DownloadOptions['onProgress'],
+  timeoutMs: number,
 ): Promise<void> {
   const temp = join(dir, `.${basename(file)}.${randomBytes(6).toString('hex')}.part`);
   let bytes = 0;
   let total: number | undefined;
+  let response: IncomingMessage | undefined;
   try {
-    const response = await get(url, url);
+    response = await get(url, url, timeoutMs);
     const length = Number(response.headers['content-length']);
     total = Number.isFinite(length) && length >= 0 ? length : undefined;
     const hash = createHash('sha256');
@@ -256,6 +263,7 @@ async function download(
     }
     await rename(temp, file);
   } catch (error) {
+    response?.destroy();
     await rm(temp, { force: true });
     if (error instanceof InputError) throw error;
     const of = total === undefined ? '' : ` of ${total}`;

@@ -95,6 +95,33 @@ function refuse(archive: string, name: string, why: string): InputError {
 }
 
 /** `target` equals `root` or lies below it (both absolute, normalised). */
+/**
+ * A symlink target stays inside when (1) it is relative, (2) any `..` comes only at its start — a
+ * `..` after a named step climbs from wherever that step's own link points, which the text cannot
+ * tell — and (3) the real location of the deepest part of it that exists already (links on disk
+ * followed) is inside the destination.
+ */
+async function symlinkStaysInside(root: string, parent: string, target: string): Promise<boolean> {
+  if (isAbsolute(target) || /^[A-Za-z]:/.test(target) || target.includes('\\')) return false;
+  let named = false;
+  for (const seg of target.split('/')) {
+    if (seg === '..') {
+      if (named) return false;
+    } else if (seg !== '' && seg !== '.') named = true;
+  }
+  const realRoot = await realpath(root);
+  let probe = resolve(parent, target);
+  for (;;) {
+    try {
+      return isInside(realRoot, await realpath(probe));
+    } catch {
+      const up = resolve(probe, '..');
+      if (up === probe) return false;
+      probe = up;
+    }
+  }
+}
+
 function isInside(root: string, target: string): boolean {
   const rel = relative(root, target);
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
@@ -176,7 +203,11 @@ async function writeEntry(entry: TarEntry, archive: string, root: string): Promi
   const dest = join(parent, segments[segments.length - 1]);
   if (type === 'symlink') {
     const target = header.linkname ?? '';
-    if (target === '' || !isInside(root, resolve(parent, target))) {
+    if (
+      target === '' ||
+      !isInside(root, resolve(parent, target)) ||
+      !(await symlinkStaysInside(root, parent, target))
+    ) {
       throw refuse(archive, name, `symlink target ${JSON.stringify(target)} lies outside the destination`);
     }
     entry.resume();

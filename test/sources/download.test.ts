@@ -82,6 +82,12 @@ beforeAll(async () => {
       }, 25);
       return;
     }
+    if (path === '/stall.bin') {
+      // Headers and 10 bytes of 100, then silence (the socket stays open).
+      res.writeHead(200, { 'content-length': 100 });
+      res.write(Buffer.alloc(10, 1));
+      return;
+    }
     if (path === '/cut.bin' || path === '/cut-chunked.bin') {
       res.writeHead(200, path === '/cut.bin' ? { 'content-length': 100_000 } : {});
       res.write(Buffer.alloc(40_000, 1), () => setTimeout(() => req.socket.destroy(), 20));
@@ -197,6 +203,18 @@ describe('maybeDownloadAndExtract', () => {
       expect(readdirSync(dir)).toEqual([]);
     });
   }
+
+  it('gives up on a server that stalls mid-body (timeoutMs), leaving no file', async () => {
+    const dir = freshDir();
+    const t0 = performance.now();
+    const error = await rejectionOf(() =>
+      maybeDownloadAndExtract(`${base}/stall.bin`, dir, { timeoutMs: 200 }),
+    );
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toMatch(/interrupted after 10 of 100 bytes/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(readdirSync(dir)).toEqual([]);
+  });
 
   it('names the URL when the server cannot be reached', async () => {
     const closed = http.createServer();

@@ -151,6 +151,31 @@ describe('extractTar: hostile archives', () => {
     expect(readdirSync(join(base, 'outside'))).toEqual([]);
   });
 
+  it('refuses a symlink whose `..` climbs from another link (text says inside, disk says outside)', async () => {
+    const bytes = await buildTar([
+      { name: 'd1/d2/', type: 'directory' },
+      { name: 'd1/d2/A', type: 'symlink', linkname: '../..' },
+      { name: 'B', type: 'symlink', linkname: 'd1/d2/A/..' },
+    ]);
+    const { archive, out } = await caseWith(bytes);
+    const error = await rejectionOf(() => extractTar(archive, out));
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).key).toBe('B');
+  });
+
+  it('refuses a symlink through a link already on disk that points outside', async () => {
+    const { archive, out, base } = await caseWith(
+      await buildTar([{ name: 'x', type: 'symlink', linkname: 'tunnel/passwd' }]),
+    );
+    await mkdir(join(base, 'outside'));
+    await writeFile(join(base, 'outside', 'passwd'), 'secret');
+    await mkdir(out);
+    await symlink(join(base, 'outside'), join(out, 'tunnel'));
+    const error = await rejectionOf(() => extractTar(archive, out));
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).key).toBe('x');
+  });
+
   it('refuses a file over a folder entry with an error naming the entry', async () => {
     const bytes = await buildTar([
       { name: 'd/', type: 'directory' },
