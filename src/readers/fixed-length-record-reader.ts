@@ -257,7 +257,10 @@ async function* readStreamed(
   const { recordBytes: R, footerBytes: F, hopBytes: H } = layout;
   const window = R + F;
   let skip = layout.headerBytes;
-  let carry: Uint8Array = new Uint8Array(0);
+  // Bytes of an incomplete record, kept as the chunks they came in and joined once a whole record
+  // is there: joining on every chunk would copy a record bigger than a chunk over and over.
+  let parts: Uint8Array[] = [];
+  let partsLength = 0;
   let total = 0;
   let index = 0;
   try {
@@ -270,12 +273,23 @@ async function* readStreamed(
         part = part.subarray(dropped);
       }
       if (part.length === 0) continue;
-      let data = part;
-      if (carry.length > 0) {
-        data = new Uint8Array(carry.length + part.length);
-        data.set(carry, 0);
-        data.set(part, carry.length);
+      if (partsLength + part.length < window) {
+        parts.push(part);
+        partsLength += part.length;
+        continue;
       }
+      let data = part;
+      if (partsLength > 0) {
+        data = new Uint8Array(partsLength + part.length);
+        let at = 0;
+        for (const p of parts) {
+          data.set(p, at);
+          at += p.length;
+        }
+        data.set(part, at);
+      }
+      parts = [];
+      partsLength = 0;
       let o = 0;
       for (; o + window <= data.length; o += H) {
         counters.elementsIn++;
@@ -283,11 +297,10 @@ async function* readStreamed(
         const value = layout.copy ? data.slice(o, o + R) : data.subarray(o, o + R);
         yield { key: `${file}:${index++}`, value };
       }
-      if (o <= data.length) carry = data.subarray(o);
-      else {
-        carry = new Uint8Array(0);
-        skip = o - data.length;
-      }
+      if (o < data.length) {
+        parts = [data.subarray(o)];
+        partsLength = data.length - o;
+      } else if (o > data.length) skip = o - data.length;
     }
   } catch (err) {
     if (err instanceof InputError) throw err;
