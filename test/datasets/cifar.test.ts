@@ -13,7 +13,7 @@ import {
   pseudoRandomBytes,
   rejectionOf,
   type TempDir,
-} from '../readers/helpers.js';
+} from '../helpers/files.js';
 
 let tmp: TempDir;
 let c10: string;

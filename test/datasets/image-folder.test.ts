@@ -10,7 +10,7 @@ import {
   imageFolderSplit,
   listImageFolder,
 } from '../../src/datasets/image-folder.js';
-import { makeTempDir, type TempDir } from '../readers/helpers.js';
+import { makeTempDir, type TempDir } from '../helpers/files.js';
 
 let tmp: TempDir;
 let root: string;

@@ -10,8 +10,8 @@ import {
   shuffleBatch,
   TruncatedRecordError,
 } from '../../src/index.js';
+import { canListOpenFds, makeTempDir, rejectionOf, type TempDir, thrownBy } from '../helpers/files.js';
 import { leaked, resourceCounts, settle } from '../helpers/resources.js';
-import { canListOpenFds, makeTempDir, rejectionOf, type TempDir, thrownBy } from '../readers/helpers.js';
 
 const N = 50;
 

@@ -10,7 +10,6 @@ import {
   webDataset,
 } from '../../src/datasets/webdataset.js';
 import { stringInputProducer } from '../../src/producers/string-input-producer.js';
-import { leaked, resourceCounts, settle } from '../helpers/resources.js';
 import {
   canListOpenFds,
   makeTempDir,
@@ -19,7 +18,8 @@ import {
   rejectionOf,
   type TempDir,
   thrownBy,
-} from '../readers/helpers.js';
+} from '../helpers/files.js';
+import { leaked, resourceCounts, settle } from '../helpers/resources.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 let tmp: TempDir;

@@ -7,7 +7,13 @@ import { DecodeError, InvalidArgumentError, NotFoundError } from '../../src/core
 import { fixedLengthRecordReader } from '../../src/readers/fixed-length-record-reader.js';
 import { wholeFileReader } from '../../src/readers/whole-file-reader.js';
 import { archiveEntryNames, splitArchiveName } from '../../src/sources/archive-name.js';
-import { canListOpenFds, makeTempDir, openDescriptorsFor, rejectionOf, type TempDir } from './helpers.js';
+import {
+  canListOpenFds,
+  makeTempDir,
+  openDescriptorsFor,
+  rejectionOf,
+  type TempDir,
+} from '../helpers/files.js';
 
 let tmp: TempDir;
 let tgz: string;

@@ -25,7 +25,7 @@ import {
   type TempDir,
   thrownBy,
   tick,
-} from './helpers.js';
+} from '../helpers/files.js';
 
 type Encoding = 'gzip' | 'zlib' | undefined;
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, type TempDir } from './helpers.js';
+import { makeTempDir, type TempDir } from '../helpers/files.js';
 
 const RECORD_BYTES = 3073;
 const RECORDS = 700_000;

@@ -16,7 +16,7 @@ import {
   rejectionOf,
   type TempDir,
   tick,
-} from './helpers.js';
+} from '../helpers/files.js';
 
 let tmp: TempDir;
 let A: string;

@@ -16,7 +16,7 @@ import {
   maybeDownloadAndExtract,
   ttyProgressBar,
 } from '../../src/sources/download.js';
-import { makeTempDir, pseudoRandomBytes, rejectionOf, type TempDir } from '../readers/helpers.js';
+import { makeTempDir, pseudoRandomBytes, rejectionOf, type TempDir } from '../helpers/files.js';
 
 async function buildTgz(entries: { name: string; body?: string; type?: 'symlink'; linkname?: string }[]) {
   const pack = tar.pack();

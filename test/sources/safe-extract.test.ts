@@ -7,7 +7,7 @@ import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
 import { extractTar } from '../../src/sources/safe-extract.js';
-import { makeTempDir, rejectionOf, type TempDir } from '../readers/helpers.js';
+import { makeTempDir, rejectionOf, type TempDir } from '../helpers/files.js';
 
 type Entry = Parameters<ReturnType<typeof tar.pack>['entry']>[0] & { body?: string };
 

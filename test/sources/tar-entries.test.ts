@@ -13,7 +13,7 @@ import {
   rejectionOf,
   type TempDir,
   thrownBy,
-} from '../readers/helpers.js';
+} from '../helpers/files.js';
 
 let tmp: TempDir;
 let plain: string;
