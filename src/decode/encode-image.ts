@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { invalidArgument } from '../core/errors.js';
+import { minMaxToUint8 } from '../core/min-max.js';
 import { isTensor, type Tensor } from '../core/tensor.js';
 import { integerOption, objectOption, oneOfOption } from '../core/validate.js';
 import { ensureSharpConfigured } from './sharp-config.js';
@@ -96,7 +97,7 @@ function encodable(
     }
     const mode = oneOfOption(stage, 'rescale', rescale, RESCALES);
     const data = image.data as Float32Array;
-    return { data: mode === 'unit' ? unitToUint8(data) : minMaxToUint8(data), height, width, channels };
+    return { data: mode === 'unit' ? unitToUint8(data) : minMaxToUint8(data, 0), height, width, channels };
   }
   if (rescale !== undefined) {
     throw invalidArgument('rescale', `undefined for a ${image.dtype} image (float32 only)`, rescale, stage);
@@ -111,25 +112,6 @@ function unitToUint8(data: Float32Array): Uint8Array {
     const v = Math.fround(data[i] * 255.5);
     // Storing into a Uint8Array truncates, and stores NaN as 0.
     out[i] = v >= 255 ? 255 : Math.max(v, 0);
-  }
-  return out;
-}
-
-/** Linear min..max -> 0..255 over the finite values; +Infinity -> 255, -Infinity and NaN -> 0. */
-function minMaxToUint8(data: Float32Array): Uint8Array {
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v < min && v > Number.NEGATIVE_INFINITY) min = v;
-    if (v > max && v < Number.POSITIVE_INFINITY) max = v;
-  }
-  const scale = max > min ? 255 / (max - min) : 0;
-  const out = new Uint8Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v === Number.POSITIVE_INFINITY) out[i] = 255;
-    else if (v > Number.NEGATIVE_INFINITY) out[i] = Math.round((v - min) * scale);
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { invalidArgument } from '../core/errors.js';
+import { minMaxToUint8 } from '../core/min-max.js';
 import { isTensor, type Tensor } from '../core/tensor.js';
 
 /**
@@ -45,22 +46,5 @@ export function viewImage(image: unknown, stage: string, parameter = 'image'): V
 
 /** Per-image min-max onto 0..255 (see the module comment); a constant image gives 128 everywhere. */
 export function rescaleForView(image: Tensor): Uint8Array {
-  const data = image.data;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v < min && v > Number.NEGATIVE_INFINITY) min = v;
-    if (v > max && v < Number.POSITIVE_INFINITY) max = v;
-  }
-  const out = new Uint8Array(data.length);
-  const constant = !(max > min);
-  const scale = constant ? 0 : 255 / (max - min);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v === Number.POSITIVE_INFINITY) out[i] = 255;
-    else if (!(v > Number.NEGATIVE_INFINITY)) out[i] = 0;
-    else out[i] = constant ? CONSTANT_VIEW_VALUE : Math.round((v - min) * scale);
-  }
-  return out;
+  return minMaxToUint8(image.data, CONSTANT_VIEW_VALUE);
 }
