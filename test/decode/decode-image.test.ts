@@ -7,6 +7,7 @@ import { decodeJpeg } from '../../src/decode/decode-jpeg.js';
 import { decodePng } from '../../src/decode/decode-png.js';
 import { configureSharpForStreaming } from '../../src/decode/sharp-config.js';
 import { describeBytes, readJpegHeader, readPngHeader, sniffFormat } from '../../src/decode/sniff-format.js';
+import { rejection } from '../helpers/promises.js';
 import {
   findJpegSegment,
   makePng,
@@ -24,15 +25,6 @@ import {
 
 const H = 24;
 const W = 40;
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** libpng's rgb_to_gray with TF's (0.299, 0.587), written from libpng's definition. */
 const RC = Math.floor((29900 * 32768) / 100000);

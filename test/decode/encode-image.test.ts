@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { encodeJpeg, encodePng } from '../../src/decode/encode-image.js';
+import { rejection } from '../helpers/promises.js';
 import { findJpegSegment, meanAbsDiff, photoLike, randomSamples } from './image-fixtures.js';
 
 const H = 24;
@@ -41,15 +42,6 @@ async function sharpDecode(bytes: Uint8Array, sixteenBit = false) {
     };
   }
   return { samples, shape: [info.height, info.width, info.channels] };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('encodePng', () => {

@@ -33,11 +33,11 @@ export function track<T>(promise: Promise<T>): Tracked<T> {
 }
 
 /** The error a promise rejects with; fails the test if it resolves. */
-export async function rejection(p: Promise<unknown>): Promise<unknown> {
+export async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
     await p;
   } catch (err) {
-    return err;
+    return err as Error;
   }
   throw new Error('expected the promise to reject');
 }
