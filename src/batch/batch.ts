@@ -5,6 +5,7 @@ import { randomSeed } from '../core/rng.js';
 import { type SeededStream, type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
 import { EagerShuffleQueue } from './eager-shuffle-queue.js';
+import type { ShufflePoolState } from './shuffle-pool.js';
 import { interleave } from './interleave.js';
 import { type Batch, type Example, type NumberDType, stack } from './stack.js';
 
@@ -55,6 +56,19 @@ export function shuffleBatch<E extends Example>(
   options: ShuffleBatchOptions,
 ): ShuffledStream<Batch<E>> {
   return shuffleBatcher(examples, options, 'shuffleBatch', 'shuffle_batch');
+}
+
+/**
+ * shuffleBatch whose queue starts from a saved pool (resuming a checkpoint: see
+ * src/resume/shuffled-record-batches.ts). Not part of the public API: a pool only means something
+ * together with the stream position it was saved at.
+ */
+export function shuffleBatchFrom<E extends Example>(
+  examples: Source<E>,
+  options: ShuffleBatchOptions,
+  initial: ShufflePoolState<E>,
+): ShuffledStream<Batch<E>> {
+  return shuffleBatcher(examples, options, 'shuffleBatch', 'shuffle_batch', initial);
 }
 
 /** TF's `batch_join`: several example streams (e.g. one reader each) into one batch stream. */
@@ -119,6 +133,7 @@ function shuffleBatcher<E extends Example>(
   options: ShuffleBatchOptions,
   stage: string,
   name: string,
+  initial?: ShufflePoolState<E>,
 ): ShuffledStream<Batch<E>> {
   const o = commonOptions(stage, options);
   const capacity = integerOption(stage, 'capacity', options.capacity, { min: 1 });
@@ -126,13 +141,13 @@ function shuffleBatcher<E extends Example>(
   const seed =
     options.seed === undefined ? randomSeed(stage) : integerOption(stage, 'seed', options.seed, { min: 0 });
   // Construct once now so that a bad capacity/minAfterDequeue pair fails here, not at first pull.
-  new EagerShuffleQueue<E>(capacity, m, seed, name, stage);
+  new EagerShuffleQueue<E>(capacity, m, seed, name, stage, initial);
   const stream = queueBatcher(
     examples,
     stage,
     name,
     capacity,
-    () => new EagerShuffleQueue<E>(capacity, m, seed, name, stage),
+    () => new EagerShuffleQueue<E>(capacity, m, seed, name, stage, initial),
     o,
     (size) => Math.max(0, size - m) / (capacity - m),
   );

@@ -1,7 +1,7 @@
 import { Deque } from '../core/deque.js';
 import { invalidArgument } from '../core/errors.js';
 import { QueueBase } from '../core/queue-base.js';
-import { CounterRng } from '../core/rng.js';
+import { ShufflePool, type ShufflePoolState } from './shuffle-pool.js';
 
 /**
  * The shuffle queue behind `shuffleBatch`. TF's RandomShuffleQueue picks when a dequeue runs, from
@@ -14,9 +14,8 @@ import { CounterRng } from '../core/rng.js';
  * closed, the pool drains in random order.
  */
 export class EagerShuffleQueue<T> extends QueueBase<T> {
-  private readonly pool: T[] = [];
+  private readonly pool: ShufflePool<T>;
   private readonly ready = new Deque<T>();
-  private readonly rng: CounterRng;
 
   constructor(
     capacity: number,
@@ -24,6 +23,8 @@ export class EagerShuffleQueue<T> extends QueueBase<T> {
     readonly seed: number,
     name = 'shuffle_batch',
     stage = 'shuffleBatch',
+    /** A pool to start from (resuming a checkpointed pipeline), as ShufflePool.state() gave it. */
+    initial?: ShufflePoolState<T>,
   ) {
     super(
       'RandomShuffleQueue',
@@ -38,7 +39,15 @@ export class EagerShuffleQueue<T> extends QueueBase<T> {
         stage,
       );
     }
-    this.rng = new CounterRng(seed, name);
+    if (initial && initial.items.length > minAfterDequeue) {
+      throw invalidArgument(
+        'initial.items',
+        `at most minAfterDequeue (${minAfterDequeue}) pooled items`,
+        initial.items.length,
+        stage,
+      );
+    }
+    this.pool = new ShufflePool(minAfterDequeue, seed, name, initial);
   }
 
   protected get kind(): string {
@@ -46,7 +55,7 @@ export class EagerShuffleQueue<T> extends QueueBase<T> {
   }
 
   size(): number {
-    return this.pool.length + this.ready.length;
+    return this.pool.size + this.ready.length;
   }
 
   protected override available(): number {
@@ -54,24 +63,15 @@ export class EagerShuffleQueue<T> extends QueueBase<T> {
   }
 
   protected put(item: T): void {
-    this.pool.push(item);
-    if (this.pool.length > this.minAfterDequeue) this.ready.push(this.pick());
+    const picked = this.pool.add(item);
+    if (picked !== undefined) this.ready.push(picked);
   }
 
   protected take(): T {
-    return this.ready.length > 0 ? (this.ready.shift() as T) : this.pick();
+    return this.ready.length > 0 ? (this.ready.shift() as T) : this.pool.pick();
   }
 
   protected putBack(items: T[]): void {
     this.ready.unshiftAll(items);
-  }
-
-  private pick(): T {
-    const pool = this.pool;
-    const i = this.rng.below(pool.length);
-    const item = pool[i];
-    pool[i] = pool[pool.length - 1];
-    pool.pop();
-    return item;
   }
 }

@@ -102,6 +102,28 @@ export class CounterRng {
     this.b = b >>> 0;
   }
 
+  /** uint32s drawn so far; with `seek`, the generator's whole state (what checkpoints store). */
+  get drawn(): number {
+    return this.block * 4 - (4 - this.used);
+  }
+
+  /** Puts the generator where it was after `drawn` uint32s, as if they had been drawn. */
+  seek(drawn: number): this {
+    if (!Number.isSafeInteger(drawn) || drawn < 0)
+      throw invalidArgument('drawn', 'a non-negative safe integer', drawn, 'CounterRng.seek');
+    const block = Math.floor(drawn / 4);
+    const within = drawn % 4;
+    if (within === 0) {
+      this.block = block;
+      this.used = 4;
+    } else {
+      philox4x32(this.k0, this.k1, block >>> 0, this.opId, this.a, this.b, this.buf);
+      this.block = block + 1;
+      this.used = within;
+    }
+    return this;
+  }
+
   /** A uniform uint32. */
   nextUint32(): number {
     if (this.used === 4) {

@@ -14,6 +14,11 @@ export interface StringInputProducerOptions {
   seed?: number;
   /** Filename queue capacity: how far the producer runs ahead of the readers (default 32). */
   capacity?: number;
+  /**
+   * Start inside the run instead of at its beginning (resuming a checkpoint): the `index`-th string
+   * of epoch `epoch`'s order comes first. Epochs count from 0 and `numEpochs` still counts from 0.
+   */
+  start?: { epoch: number; index: number };
 }
 
 /** The producer's stream, with its seed (the given one, or the random one chosen). */
@@ -43,15 +48,12 @@ export function stringInputProducer(
   const seed =
     opts.seed === undefined ? randomSeed(STAGE) : integerOption(STAGE, 'seed', opts.seed, { min: 0 });
   const list = [...strings];
+  const start = startOption(opts.start, list.length, numEpochs);
 
   function* epochs(): Generator<string> {
-    for (let epoch = 0; numEpochs === undefined || epoch < numEpochs; epoch++) {
-      if (!shuffle) {
-        yield* list;
-        continue;
-      }
-      const order = permutation(list.length, new CounterRng(seed, 'string_input_producer', epoch));
-      for (const i of order) yield list[i];
+    for (let epoch = start.epoch; numEpochs === undefined || epoch < numEpochs; epoch++) {
+      const order = epochOrder(list.length, { shuffle, seed, epoch });
+      for (let i = epoch === start.epoch ? start.index : 0; i < order.length; i++) yield list[order[i]];
     }
   }
 
@@ -67,4 +69,29 @@ export function stringInputProducer(
     { name: 'input_producer', capacity },
   );
   return Object.assign(stream, { seed });
+}
+
+/** The order of epoch `epoch`: indices into the producer's strings (identity when not shuffled). */
+export function epochOrder(
+  length: number,
+  { shuffle, seed, epoch }: { shuffle: boolean; seed: number; epoch: number },
+): Uint32Array {
+  if (!shuffle) return Uint32Array.from({ length }, (_, i) => i);
+  return permutation(length, new CounterRng(seed, 'string_input_producer', epoch));
+}
+
+function startOption(
+  value: unknown,
+  length: number,
+  numEpochs: number | undefined,
+): { epoch: number; index: number } {
+  if (value === undefined) return { epoch: 0, index: 0 };
+  const o = objectOption(STAGE, 'start', value);
+  const epoch = integerOption(STAGE, 'start.epoch', o.epoch, { min: 0 });
+  const index = integerOption(STAGE, 'start.index', o.index, { min: 0 });
+  if (index >= length)
+    throw invalidArgument('start.index', `an integer below ${length} (the strings)`, index, STAGE);
+  if (numEpochs !== undefined && epoch >= numEpochs)
+    throw invalidArgument('start.epoch', `an integer below numEpochs (${numEpochs})`, epoch, STAGE);
+  return { epoch, index };
 }

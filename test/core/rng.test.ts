@@ -261,3 +261,32 @@ describe('permutation', () => {
     expect(chiSquare(positions)).toBeLessThan(CHI2_P1E6[9]);
   });
 });
+
+describe('CounterRng.seek / drawn', () => {
+  it('continues exactly where a generator that drew `drawn` values stands', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.nat({ max: 64 }), fc.nat({ max: 16 }), (seed, skip, more) => {
+        const a = new CounterRng(seed, 'op', 3);
+        for (let i = 0; i < skip; i++) a.nextUint32();
+        expect(a.drawn).toBe(skip);
+        const b = new CounterRng(seed, 'op', 3).seek(skip);
+        expect(b.drawn).toBe(skip);
+        for (let i = 0; i < more; i++) expect(b.nextUint32()).toBe(a.nextUint32());
+      }),
+    );
+  });
+
+  it('counts the extra draws of rejection sampling and doubles', () => {
+    const r = new CounterRng(1, 'op');
+    r.uniform();
+    expect(r.drawn).toBe(2);
+    r.uniformFloat32();
+    expect(r.drawn).toBe(3);
+  });
+
+  it('rejects a negative or fractional position', () => {
+    for (const bad of [-1, 0.5, Number.NaN, 2 ** 60]) {
+      expect(() => new CounterRng(1, 'op').seek(bad)).toThrow(InvalidArgumentError);
+    }
+  });
+});

@@ -112,7 +112,33 @@ describe('stringInputProducer', () => {
     [{ capacity: 0 }, /for capacity but received 0/],
     [{ shuffle: 'yes' }, /Expected a boolean for shuffle but received "yes"/],
     [{ seed: -2 }, /Expected a non-negative integer for seed but received -2/],
+    [{ start: 3 }, /start/],
+    [{ start: { epoch: -1, index: 0 } }, /start\.epoch/],
+    [{ start: { epoch: 0, index: 1 } }, /Expected an integer below 1 \(the strings\) for start\.index/],
+    [{ start: { epoch: 2, index: 0 }, numEpochs: 2 }, /below numEpochs \(2\) for start\.epoch/],
   ])('rejects options %j', (options, message) => {
     expect(() => stringInputProducer(['a'], options as never)).toThrow(message);
+  });
+
+  it('start resumes inside the run: the same strings as the tail of a run from the beginning', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(),
+        fc.nat({ max: 2 }),
+        fc.nat({ max: 4 }),
+        fc.boolean(),
+        async (seed, epoch, index, shuffle) => {
+          const all = await stringInputProducer(FILES, { numEpochs: 3, seed, shuffle }).toArray();
+          const tail = await stringInputProducer(FILES, {
+            numEpochs: 3,
+            seed,
+            shuffle,
+            start: { epoch, index },
+          }).toArray();
+          expect(tail).toEqual(all.slice(epoch * FILES.length + index));
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });
