@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { map } from 'rxjs';
-import { batch, shuffleBatch } from '../batch/batch.js';
+import { batch } from '../batch/batch.js';
 import type { Batch } from '../batch/stack.js';
 import { DecodeError, invalidArgument, NotFoundError } from '../core/errors.js';
 import { randomSeed } from '../core/rng.js';
@@ -13,6 +13,7 @@ import { type DistortedCifarBatch, distortCifarBatch } from '../image/distort-ci
 import { stringInputProducer } from '../producers/string-input-producer.js';
 import { fixedLengthRecordReader } from '../readers/fixed-length-record-reader.js';
 import { type KeyValue, wholeFileReader } from '../readers/whole-file-reader.js';
+import { type RecordBatchesPosition, shuffledRecordBatches } from '../resume/shuffled-record-batches.js';
 import { listTar } from '../sources/tar-entries.js';
 
 export interface CifarOptions {
@@ -43,6 +44,8 @@ export interface CifarDataset {
   files: string[];
   /** Records in one pass over the split's files (from their sizes). */
   examplesPerEpoch: number;
+  /** Records in each of `files`. */
+  recordCounts: number[];
   /** The raw records (`labelBytes + 3072` bytes each, owning their bytes), labels checked. */
   records: Stream<KeyValue>;
   /** The records decoded: `{ key, label, image }` (+ `coarseLabel`, `fineLabel` for CIFAR-100). */
@@ -78,16 +81,23 @@ const CIFAR100: Variant = {
 };
 
 /** CIFAR-10's binary files as raw records and decoded examples (see docs/datasets-cifar.md). */
-export function cifar10(options: CifarOptions): Promise<CifarDataset> {
-  return open(CIFAR10, options);
+export async function cifar10(options: CifarOptions): Promise<CifarDataset> {
+  return (await open(CIFAR10, options)).dataset;
 }
 
 /** CIFAR-100's binary files; `label` is the fine label, `coarseLabel` the superclass. */
-export function cifar100(options: CifarOptions): Promise<CifarDataset> {
-  return open(CIFAR100, options);
+export async function cifar100(options: CifarOptions): Promise<CifarDataset> {
+  return (await open(CIFAR100, options)).dataset;
 }
 
-async function open(v: Variant, options: CifarOptions): Promise<CifarDataset> {
+interface Opened {
+  dataset: CifarDataset;
+  /** The label checks every record passes through. */
+  check: (r: KeyValue) => KeyValue;
+  recordBytes: number;
+}
+
+async function open(v: Variant, options: CifarOptions): Promise<Opened> {
   const { stage } = v;
   const o = objectOption(stage, 'options', options) as Partial<CifarOptions>;
   if (typeof o.path !== 'string' || o.path.length === 0) {
@@ -102,7 +112,8 @@ async function open(v: Variant, options: CifarOptions): Promise<CifarDataset> {
   const found = await locate(v, o.path, wanted);
   const recordBytes = v.labelBytes + 3072;
   const files = v[split].map((n) => found.get(n)!.name);
-  const examplesPerEpoch = v[split].reduce((s, n) => s + Math.floor(found.get(n)!.size / recordBytes), 0);
+  const recordCounts = v[split].map((n) => Math.floor(found.get(n)!.size / recordBytes));
+  const examplesPerEpoch = recordCounts.reduce((a, b) => a + b, 0);
   const metas = await Promise.all(v.meta.map((n) => readNames(found.get(n)!.name)));
   const [classNames, coarseClassNames] = metas;
   for (const [i, names] of metas.entries()) {
@@ -126,15 +137,17 @@ async function open(v: Variant, options: CifarOptions): Promise<CifarDataset> {
   const producer = stringInputProducer(files, { numEpochs, shuffle, seed });
   const records = fixedLengthRecordReader(producer, { recordBytes, copy: true }).pipe(map(check));
   const labelBytes = v.labelBytes;
-  return {
+  const dataset: CifarDataset = {
     classNames,
     ...(coarseClassNames ? { coarseClassNames } : {}),
     labelBytes,
     files,
     examplesPerEpoch,
+    recordCounts,
     records,
     examples: () => records.pipe(map((r) => ({ key: r.key, ...decodeCifarRecord(r.value, { labelBytes }) }))),
   };
+  return { dataset, check, recordBytes };
 }
 
 function checkLabel(stage: string, r: KeyValue, at: number, names: string[], what: string): void {
@@ -222,31 +235,61 @@ export interface DistortedInputsOptions {
   seed?: number;
   /** `'cifar10'` (default) or `'cifar100'`. */
   dataset?: 'cifar10' | 'cifar100';
+  /** Passes over the training files; unset: forever (as the tutorial). */
+  numEpochs?: number;
+  /** Raw batches made ahead of the consumer (default 2). */
+  prefetch?: number;
+  /** Continue from a checkpointed `position()` of a stream with the same path, seed and batch size. */
+  resume?: RecordBatchesPosition;
 }
+
+/** distortedInputs' stream: its seed, and where it stands (for checkpoints). */
+export type DistortedInputs = Stream<DistortedCifarBatch> & {
+  readonly seed: number;
+  /** The input position after the last batch delivered (JSON): pass it back as `resume`. */
+  position(): RecordBatchesPosition;
+};
 
 /**
  * cifar10_input.py's `distorted_inputs`: the training files forever, raw records shuffled
  * (`min_after_dequeue` = 0.4 × examples per epoch, capacity that + 3 × batchSize), then each batch
  * distorted (random 24×24 crop, flip, brightness, contrast, standardization) by distortCifarBatch,
- * record i keyed by its stream index.
+ * record i keyed by its stream index. Resumable: see shuffledRecordBatches.
  */
-export async function distortedInputs(options: DistortedInputsOptions): Promise<Stream<DistortedCifarBatch>> {
+export async function distortedInputs(options: DistortedInputsOptions): Promise<DistortedInputs> {
   const stage = 'distortedInputs';
   const o = objectOption(stage, 'options', options) as unknown as DistortedInputsOptions;
   const batchSize = integerOption(stage, 'batchSize', o.batchSize, { min: 1, defaultValue: 128 });
   const seed = o.seed === undefined ? randomSeed(stage) : integerOption(stage, 'seed', o.seed, { min: 0 });
   const which = oneOfOption(stage, 'dataset', o.dataset, ['cifar10', 'cifar100'] as const, 'cifar10');
-  const ds = await (which === 'cifar10' ? cifar10 : cifar100)({ path: o.path, split: 'train', seed });
-  const minAfterDequeue = Math.floor(0.4 * ds.examplesPerEpoch);
-  const indexed = ds.records.pipe(map((r, index) => ({ key: r.key, index, value: r.value })));
-  const raw = shuffleBatch(indexed, {
-    batchSize,
-    capacity: minAfterDequeue + 3 * batchSize,
-    minAfterDequeue,
+  const prefetch = integerOption(stage, 'prefetch', o.prefetch, { min: 0, defaultValue: 2 });
+  const {
+    dataset: ds,
+    check,
+    recordBytes,
+  } = await open(which === 'cifar10' ? CIFAR10 : CIFAR100, {
+    path: o.path,
+    split: 'train',
     seed,
   });
+  const minAfterDequeue = Math.floor(0.4 * ds.examplesPerEpoch);
+  const raw = shuffledRecordBatches({
+    files: ds.files,
+    counts: ds.recordCounts,
+    recordBytes,
+    batchSize,
+    minAfterDequeue,
+    capacity: minAfterDequeue + 3 * batchSize,
+    seed,
+    numEpochs: o.numEpochs,
+    check,
+    prefetch,
+    resume: o.resume,
+  });
   const distort = distortCifarBatch({ seed, labelBytes: ds.labelBytes });
-  return raw.pipe(map((b) => distort(b as never)));
+  // Synchronous map: one raw batch pulled per distorted batch, so raw's position is this stream's.
+  const distorted = raw.pipe(map((b) => distort(b as never))) as Stream<DistortedCifarBatch>;
+  return Object.assign(distorted, { seed, position: () => raw.position() });
 }
 
 export interface InputsOptions {

@@ -174,6 +174,29 @@ describe('cifar10_input equivalents', () => {
     expect(a[2].image.data).toEqual(b[2].image.data);
   });
 
+  it('distortedInputs resumed from a checkpointed position gives the same distorted batches (archive)', async () => {
+    const straight = await distortedInputs({ path: c10gz, batchSize: 8, seed: 3 });
+    const batches = [];
+    let saved: unknown;
+    for await (const b of straight) {
+      batches.push(b);
+      if (batches.length === 5) saved = JSON.parse(JSON.stringify(straight.position()));
+      if (batches.length === 30) break;
+    }
+    const resumed = await distortedInputs({ path: c10gz, batchSize: 8, seed: 3, resume: saved as never });
+    let i = 5;
+    for await (const b of resumed) {
+      expect(b.key).toEqual(batches[i].key);
+      expect(b.image.data).toEqual(batches[i].image.data);
+      expect(b.label.data).toEqual(batches[i].label.data);
+      if (++i === 30) break;
+    }
+    expect(i).toBe(30);
+    await expect(
+      distortedInputs({ path: c10gz, batchSize: 16, seed: 3, resume: saved as never }),
+    ).rejects.toThrow(/resume\.config\.batchSize/);
+  });
+
   it('inputs gives the eval split once, in order, centrally cropped and standardized', async () => {
     const batches = await (await inputs({ path: c10, evalData: true, batchSize: 20 })).toArray();
     expect(batches).toHaveLength(2); // 50 records: the partial batch is dropped, as tf.train.batch
