@@ -48,6 +48,12 @@ export class TruncatedRecordError extends InputError {}
 /** Input that cannot be decoded (bad length for a dtype, wrong shapes in a batch, ...). */
 export class DecodeError extends InputError {}
 
+/** An archive (tar, gzip) that is corrupt, truncated or hostile (an entry escaping its folder). */
+export class ArchiveError extends InputError {}
+
+/** More per-element errors than a stage's `maxErrors` allows under the skip/warn policy. */
+export class TooManyErrorsError extends InputError {}
+
 /** TF's `OutOfRangeError`: a closed queue has fewer elements than a dequeue asked for. */
 export class OutOfRangeError extends InputError {}
 

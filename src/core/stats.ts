@@ -22,9 +22,22 @@ export interface StageStats {
   readonly elementsPerSecond: number;
   /** Elements skipped under a skip policy (for example truncated records). */
   readonly skipped: number;
+  /** Elements tried by a stage with an error policy (records read, elements mapped). */
+  readonly read: number;
+  /** Skips by reason (the error's class name), with the first keys of each. */
+  readonly skippedByReason: Readonly<Record<string, SkipSummary>>;
   /** True once the stage has delivered its last element or was cancelled. */
   readonly done: boolean;
 }
+
+/** Skips of one reason: how many, and the keys of the first few (FIRST_SKIPPED_KEYS). */
+export interface SkipSummary {
+  count: number;
+  firstKeys: string[];
+}
+
+/** How many skipped keys each reason remembers. */
+export const FIRST_SKIPPED_KEYS = 10;
 
 /** Mutable counters a stage updates on its hot path; `snapshot()` turns them into a StageStats. */
 export class StageCounters {
@@ -32,6 +45,9 @@ export class StageCounters {
   elementsIn = 0;
   elementsOut = 0;
   skipped = 0;
+  /** Elements a stage with an error policy tried to produce: read = elementsOut + skipped. */
+  read = 0;
+  private readonly skips = new Map<string, SkipSummary>();
   private finishedAt = 0;
   private isDone = false;
   /** When set, the live size (a queue's length) instead of the `size` field. */
@@ -61,6 +77,15 @@ export class StageCounters {
     if (this.started === 0) this.started = performance.now();
   }
 
+  /** Counts one skipped element under `reason`, remembering its key if among the first. */
+  recordSkip(reason: string, key: string | undefined): void {
+    this.skipped++;
+    let s = this.skips.get(reason);
+    if (!s) this.skips.set(reason, (s = { count: 0, firstKeys: [] }));
+    s.count++;
+    if (key !== undefined && s.firstKeys.length < FIRST_SKIPPED_KEYS) s.firstKeys.push(key);
+  }
+
   snapshot(): StageStats {
     const end = this.isDone && this.finishedAt > 0 ? this.finishedAt : performance.now();
     const elapsed = this.started === 0 ? 0 : (end - this.started) / 1000;
@@ -79,6 +104,10 @@ export class StageCounters {
       elementsOut: this.elementsOut,
       elementsPerSecond: elapsed > 0 ? this.elementsOut / elapsed : 0,
       skipped: this.skipped,
+      read: this.read,
+      skippedByReason: Object.fromEntries(
+        [...this.skips].map(([reason, s]) => [reason, { count: s.count, firstKeys: [...s.firstKeys] }]),
+      ),
       done: this.done,
     };
   }
@@ -92,4 +121,34 @@ export function sampled<T>(read: () => T, intervalMs = 500): Observable<T> {
     timer.unref();
     return () => clearInterval(timer);
   });
+}
+
+/** One stage's line in a pipeline report. */
+export interface StageReport {
+  stage: string;
+  read: number;
+  yielded: number;
+  skipped: number;
+  skippedByReason: Record<string, SkipSummary>;
+}
+
+/** What `Stream.report()` returns: every stage that reads or skips, sources first. */
+export interface PipelineReport {
+  stages: StageReport[];
+  /** Skipped elements over all stages. */
+  skipped: number;
+}
+
+/** The report of a pipeline from its stages' stats. */
+export function reportOf(stats: readonly StageStats[]): PipelineReport {
+  const stages = stats
+    .filter((s) => s.read > 0 || s.skipped > 0)
+    .map((s) => ({
+      stage: s.name,
+      read: s.read,
+      yielded: s.elementsOut,
+      skipped: s.skipped,
+      skippedByReason: { ...s.skippedByReason },
+    }));
+  return { stages, skipped: stages.reduce((n, s) => n + s.skipped, 0) };
 }

@@ -7,7 +7,7 @@ import {
   type TeardownLogic,
 } from 'rxjs';
 import { invalidArgument } from './errors.js';
-import { StageCounters, type StageStats, sampled } from './stats.js';
+import { type PipelineReport, reportOf, StageCounters, type StageStats, sampled } from './stats.js';
 
 /**
  * `Stream<T>`: the one stream type every stage returns. It is an RxJS `Observable<T>` *and* an
@@ -115,6 +115,14 @@ export class Stream<T> extends Observable<T> implements AsyncIterable<T> {
     };
     visit(this as Stream<unknown>);
     return out;
+  }
+
+  /**
+   * What each stage read, yielded and skipped (by reason, with the first keys), for stages under an
+   * error policy. For each such stage read = yielded + skipped once it has finished.
+   */
+  report(): PipelineReport {
+    return reportOf(this.stats());
   }
 
   /** `stats()` now and then every `intervalMs` (default 500 ms), on an unref'd timer. */
