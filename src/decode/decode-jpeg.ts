@@ -9,12 +9,13 @@ import {
   explainSharpError,
   keyOption,
   notFormat,
+  PIXEL_LIMIT,
   run,
   SHARP_INPUT,
   uint8,
 } from './decode-common.js';
 import { ensureSharpConfigured } from './sharp-config.js';
-import { type JpegHeader, readJpegHeader, sniffFormat } from './sniff-format.js';
+import { type JpegHeader, jpegMaxPixels, readJpegHeader, sniffFormat } from './sniff-format.js';
 
 /**
  * JPEG decoding (see decode-common.ts for what all decoders share):
@@ -79,6 +80,7 @@ export async function decodeJpegPixels(
   ensureSharpConfigured();
   const { channels, applyOrientation, resize, key } = settings;
   const header = readJpegHeader(bytes);
+  if (header) checkJpegSize(stage, key, header, bytes.length);
   const components = header?.components ?? 3;
   if (components === 4 && channels === 1) {
     throw decodeError(
@@ -105,6 +107,25 @@ export async function decodeJpegPixels(
   if (info.channels === 1)
     return uint8(shape(channels === 3 ? 3 : 1), channels === 3 ? grayToRgb(samples, pixels) : samples);
   return uint8(shape(channels === 1 ? 1 : 3), channels === 1 ? rgbToLuma(samples, pixels) : samples);
+}
+
+/**
+ * Refuses, before sharp allocates anything, a frame without pixels and one larger than its bytes
+ * can hold (see jpegMaxPixels); sharp's own pixel limit stays the bound for arithmetic coding.
+ */
+function checkJpegSize(stage: string, key: string | undefined, header: JpegHeader, byteLength: number): void {
+  const { width, height } = header;
+  if (width === 0 || height === 0) {
+    throw decodeError(stage, key, `its header declares ${width}x${height} pixels: an image without pixels`);
+  }
+  const max = jpegMaxPixels(header, byteLength);
+  if (width * height > max && width * height <= PIXEL_LIMIT) {
+    throw decodeError(
+      stage,
+      key,
+      `its header declares ${width}x${height} pixels, more than its ${byteLength} bytes can hold (at most ${max} pixels, 512 per byte): the header lies or the data is missing`,
+    );
+  }
 }
 
 async function jpegResizeTarget(

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { DecodeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { objectOption, oneOfOption } from '../core/validate.js';
 import type { Image } from '../image/image.js';
@@ -9,12 +10,13 @@ import {
   keyOption,
   mapUint8,
   notFormat,
+  PIXEL_LIMIT,
   run,
   SHARP_INPUT,
   uint8,
 } from './decode-common.js';
 import { ensureSharpConfigured } from './sharp-config.js';
-import { type PngHeader, readPngHeader, sniffFormat } from './sniff-format.js';
+import { findBadPngChunk, type PngHeader, pngRowsFit, readPngHeader, sniffFormat } from './sniff-format.js';
 
 export interface DecodePngOptions {
   /** 0: as stored (palette: 3, or 4 with transparency); 1: gray; 3: RGB; 4: RGBA. Default 0. */
@@ -64,6 +66,8 @@ export async function decodePngPixels(
   ensureSharpConfigured();
   const header = readPngHeader(bytes);
   if (!header) throw decodeError(stage, key, 'its PNG header (the IHDR chunk) is missing or truncated');
+  checkPngSize(stage, key, header, bytes.length);
+  checkPngChunks(stage, key, bytes);
   const sixteenBit = header.bitDepth === 16;
   const grayType = header.colorType === 0 || header.colorType === 4;
   // Ask sharp for the stored layout: without an explicit colourspace it widens gray to sRGB and
@@ -94,6 +98,37 @@ export async function decodePngPixels(
   if (dtype === 'uint8') return uint8(shape, converted);
   // TF's Convert8to16: (v << 8) | v.
   return mapUint8(uint8(shape, converted), new Uint16Array(converted.length), 'uint16', 257);
+}
+
+/**
+ * Refuses, before sharp allocates anything, an image without pixels and rows that cannot fit in
+ * the bytes (see pngRowsFit); images over sharp's pixel limit are left to its own message.
+ */
+function checkPngSize(stage: string, key: string | undefined, header: PngHeader, byteLength: number): void {
+  const { width, height } = header;
+  if (width === 0 || height === 0) {
+    throw decodeError(stage, key, `its header declares ${width}x${height} pixels: an image without pixels`);
+  }
+  if (width * height <= PIXEL_LIMIT && !pngRowsFit(header, byteLength)) {
+    throw decodeError(
+      stage,
+      key,
+      `its header declares ${width}x${height} pixels, more than its ${byteLength} bytes can hold (deflate expands at most 1032:1): the header lies or the data is missing`,
+    );
+  }
+}
+
+/** A critical chunk with a bad CRC fails, as in libpng (TF); the error carries the chunk's offset. */
+function checkPngChunks(stage: string, key: string | undefined, bytes: Uint8Array): void {
+  const fault = findBadPngChunk(bytes);
+  if (!fault) return;
+  const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+  const error = decodeError(
+    stage,
+    key,
+    `the data is corrupt: the CRC of its ${fault.type} chunk at byte ${fault.offset} is ${hex(fault.stored)}, not ${hex(fault.computed)}`,
+  );
+  throw new DecodeError(error.message, { key, stage, parameter: 'bytes', offset: fault.offset });
 }
 
 /** TF's channel count for `channels: 0` (palette images count their tRNS as alpha). */

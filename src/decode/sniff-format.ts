@@ -2,8 +2,10 @@
  * What image bytes are, read from their first bytes and headers without decoding: the format (from
  * magic bytes, never a file name, as TF's `decode_image` does), a short description for error
  * messages, and the few header facts the decoders need before decoding (JPEG component count, PNG
- * bit depth, colour type and transparency).
+ * bit depth, colour type and transparency), including the most pixels the bytes can really hold, so
+ * that a lying header is refused before anything is allocated for it.
  */
+import zlib from 'node:zlib';
 
 export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'bmp' | 'webp' | 'tiff' | 'heif';
 
@@ -78,6 +80,8 @@ export interface JpegHeader {
   components: number;
   /** An Adobe APP14 segment (libjpeg's saw_Adobe_marker): TF reads its CMYK as inverted. */
   adobe: boolean;
+  /** Arithmetic coding (SOF9..SOF15) rather than Huffman (SOF0..SOF7). */
+  arithmetic: boolean;
 }
 
 const SOI = 0xd8;
@@ -116,6 +120,7 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
         height: (bytes[i + 3] << 8) | bytes[i + 4],
         width: (bytes[i + 5] << 8) | bytes[i + 6],
         components: bytes[i + 7],
+        arithmetic: marker >= 0xc9,
       };
     } else if (marker === APP14 && length - 2 >= 12 && startsWith(bytes, ascii('Adobe'), i + 2)) {
       adobe = true;
@@ -166,4 +171,84 @@ export function readPngHeader(bytes: Uint8Array): PngHeader | undefined {
     at += 12 + readUint32(bytes, at);
   }
   return header;
+}
+
+/**
+ * The most pixels `byteLength` bytes of a complete JPEG can hold, or Infinity when nothing bounds it.
+ * Huffman coding spends at least one bit on the DC coefficient of every 8x8 block of the largest
+ * component, so a complete image has at most 64 x 8 = 512 pixels per byte; libjpeg fills what is
+ * missing with grey (a warning, not an error), so a 1 KB file declaring 16000x16000 would decode to
+ * 768 MB. Arithmetic coding can spend less than a bit per block: only sharp's pixel limit holds.
+ */
+export function jpegMaxPixels(header: JpegHeader, byteLength: number): number {
+  return header.arithmetic ? Number.POSITIVE_INFINITY : 512 * byteLength;
+}
+
+const PNG_SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Deflate's largest expansion: 258 bytes from a 2-bit code, 1032:1 (RFC 1951). */
+const DEFLATE_MAX_RATIO = 1032;
+
+/**
+ * Whether a PNG of `byteLength` bytes can hold the filtered rows its header declares (each row is a
+ * filter byte and its packed samples): no deflate stream expands more than 1032:1.
+ */
+export function pngRowsFit(header: PngHeader, byteLength: number): boolean {
+  const bitsPerPixel = Math.max(1, (PNG_SAMPLES[header.colorType] ?? 1) * header.bitDepth);
+  const rowBytes = 1 + Math.ceil((header.width * bitsPerPixel) / 8);
+  return header.height * rowBytes <= DEFLATE_MAX_RATIO * byteLength;
+}
+
+/** A critical PNG chunk whose stored CRC does not match its bytes. */
+export interface PngChunkFault {
+  type: string;
+  /** Byte offset of the chunk (its length field). */
+  offset: number;
+  stored: number;
+  computed: number;
+}
+
+/**
+ * The first critical chunk (IHDR, PLTE, IDAT, IEND...) whose CRC does not match, as libpng (and so
+ * TF) checks them; libspng leaves the last IDAT's unchecked. Ancillary chunks are not checked (libpng
+ * only warns about them); a chunk cut off by the end of the bytes is left to the decoder (truncated).
+ */
+export function findBadPngChunk(bytes: Uint8Array): PngChunkFault | undefined {
+  let at = 8;
+  while (at + 12 <= bytes.length) {
+    const length = readUint32(bytes, at);
+    const end = at + 12 + length;
+    if (end > bytes.length) return undefined;
+    const critical = (bytes[at + 4] & 0x20) === 0;
+    if (critical) {
+      const stored = readUint32(bytes, end - 4);
+      const computed = crc32(bytes.subarray(at + 4, end - 4));
+      if (stored !== computed) {
+        const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+        return { type, offset: at, stored, computed };
+      }
+    }
+    if (chunkTypeIs(bytes, at + 4, 'IEND')) return undefined;
+    at = end;
+  }
+  return undefined;
+}
+
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 (the PNG and zlib one): Node's native one where it exists (Node >= 20.15). */
+function crc32(bytes: Uint8Array): number {
+  const native = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+  if (native) return native(bytes);
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) crc = crcTable[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
 }

@@ -1,13 +1,29 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { InputError, invalidArgument } from '../core/errors.js';
+import {
+  type ErrorPolicy,
+  type ErrorPolicyOptions,
+  errorPolicyOption,
+  handleElementError,
+} from '../core/error-policy.js';
+import { InputError, InvalidArgumentError, invalidArgument } from '../core/errors.js';
 import { CounterRng, randomSeed } from '../core/rng.js';
 import type { StageCounters } from '../core/stats.js';
 import { returnsUpstreamFirst, type SeededStream, type Source, Stream } from '../core/stream.js';
-import { booleanOption, integerOption, objectOption } from '../core/validate.js';
-import { type ErrorInfo, reviveError } from './error-info.js';
+import { booleanOption, integerOption, objectOption, optionalIntegerOption } from '../core/validate.js';
+import {
+  describeDeath,
+  elementKey,
+  type MapError,
+  MapTimeoutError,
+  mapError,
+  reviveError,
+  WorkerDiedError,
+} from './error-info.js';
 import { packChunk, unpackChunk } from './transfer.js';
-import type { Reply, Task, WorkerSetup } from './worker.js';
+import type { Reply, Task, WorkerSetup, WorkerStatus } from './worker.js';
+
+export { MapError, MapTimeoutError, WorkerDiedError } from './error-info.js';
 
 /** A per-example function: the element, its own random source, and its index in the stream. */
 export type ExampleFn<T, R> = (value: T, rng: CounterRng, index: number) => R | Promise<R>;
@@ -19,7 +35,7 @@ export type ExampleFn<T, R> = (value: T, rng: CounterRng, index: number) => R | 
  */
 export type ParallelFn<T, R> = ExampleFn<T, R> | { module: string | URL; export?: string };
 
-export interface MapParallelOptions {
+export interface MapParallelOptions extends ErrorPolicyOptions {
   /** Worker threads (default: the machine's available parallelism). 0 runs inline on this thread. */
   numThreads?: number;
   /** Keep the input order (default true); false hands results out as they complete. */
@@ -41,19 +57,35 @@ export interface MapParallelOptions {
    * worker's side, so a function that keeps it (a lookup table, a reused output) would see it empty.
    */
   transferResults?: boolean;
+  /**
+   * Most milliseconds one element may run (default: no limit). A worker past it (a chunk gets
+   * timeoutMs per element) is terminated and replaced, and the element fails with MapTimeoutError.
+   * Inline (numThreads 0) only an asynchronous call can be abandoned; a synchronous loop cannot.
+   */
+  timeoutMs?: number;
+  /**
+   * JS heap limit of each worker in MiB (`resourceLimits.maxOldGenerationSizeMb`; default: Node's,
+   * the same as the main thread's). A worker past it dies with ERR_WORKER_OUT_OF_MEMORY, not the
+   * process. It bounds the JS heap only: typed arrays live outside it.
+   */
+  maxWorkerHeapMB?: number;
 }
 
 const STAGE = 'mapParallel';
-
-/** An error thrown by the per-example function, naming the element it failed on. */
-export class MapError extends InputError {}
 
 /**
  * Runs `fn` on every element on worker threads, moving typed arrays as transferables (never
  * serialized per element). The element with index i gets `new CounterRng(seed, name, i)`, so results
  * are identical for any numThreads (0 included) and any timing. At most `capacity` elements are
- * pulled and not yet consumed. A function error reaches the consumer as a MapError naming the
- * element's key; a worker that dies is replaced and its elements retried once, then reported.
+ * pulled and not yet consumed.
+ *
+ * Failures of one element: the function throws (MapError naming the element's key, the thrown error
+ * as `cause`); its worker dies (process.exit, a crash, out of memory: the worker is replaced and the
+ * element retried once alone, then WorkerDiedError); it runs past `timeoutMs` (MapTimeoutError).
+ * `onError: 'raise'` (default) ends the stream with that error; `skip`/`warn` drop the element,
+ * keep the order of the others and count it in the stats under the class name the function threw
+ * when it is an InputError (`DecodeError`...), else `MapError`, `WorkerDiedError` or
+ * `MapTimeoutError`, with the element's key. A function that cannot be loaded always raises.
  */
 export function mapParallel<T, R>(
   source: Source<T>,
@@ -74,6 +106,9 @@ export function mapParallel<T, R>(
   const seed = o.seed === undefined ? randomSeed(STAGE) : integerOption(STAGE, 'seed', o.seed, { min: 0 });
   const name = o.name ?? 'map_parallel';
   const transferResults = booleanOption(STAGE, 'transferResults', o.transferResults, false);
+  const policy = errorPolicyOption(STAGE, o);
+  const timeoutMs = optionalIntegerOption(STAGE, 'timeoutMs', o.timeoutMs, { min: 1 }) ?? Infinity;
+  const maxWorkerHeapMB = optionalIntegerOption(STAGE, 'maxWorkerHeapMB', o.maxWorkerHeapMB, { min: 8 });
   let setup: WorkerSetup;
   if (typeof fn === 'function') setup = { source: fn.toString(), seed, op: name, transferResults };
   else if (fn && typeof fn === 'object' && (typeof fn.module === 'string' || fn.module instanceof URL)) {
@@ -89,16 +124,15 @@ export function mapParallel<T, R>(
   const stream = new Stream<R>(
     (counters) =>
       numThreads === 0
-        ? returnsUpstreamFirst(upstream, (it) => inline(it, fn, setup, counters))
-        : new ParallelIterator<T, R>(
-            upstream,
-            setup,
+        ? returnsUpstreamFirst(upstream, (it) => inline(it, fn, setup, counters, policy, timeoutMs))
+        : new ParallelIterator<T, R>(upstream, setup, counters, policy, {
             numThreads,
             capacity,
             chunkSize,
             deterministic,
-            counters,
-          ),
+            timeoutMs,
+            maxWorkerHeapMB,
+          }),
     { name, capacity, upstreams: [upstream as Stream<unknown>] },
   );
   return Object.assign(stream, { seed });
@@ -108,31 +142,59 @@ function toUrl(path: string): string {
   return /^[a-z]+:/i.test(path) ? path : new URL(path, `file://${process.cwd()}/`).href;
 }
 
-function keyOf(value: unknown, index: number): string {
-  const key = (value as { key?: unknown } | null)?.key;
-  return typeof key === 'string' ? key : `#${index}`;
+/**
+ * A failed element: `error` is what `raise` throws (it names the element); `reason` is what the
+ * skip is counted under: the InputError the function threw (a DecodeError...), else `error`.
+ */
+interface Failure {
+  error: MapError;
+  reason: InputError;
 }
 
-function mapError(value: unknown, index: number, error: ErrorInfo): MapError {
-  const key = keyOf(value, index);
-  const err = new MapError(
-    `${STAGE}: the function failed on element ${JSON.stringify(key)}: ${error.name}: ${error.message}`,
-    {
-      key,
-      stage: STAGE,
-    },
+function functionFailure(key: string, thrown: unknown): Failure {
+  const error = mapError(STAGE, key, thrown);
+  return { error, reason: thrown instanceof InputError ? thrown : error };
+}
+
+function timeoutFailure(key: string, ms: number, what: string): Failure {
+  const error = new MapTimeoutError(
+    `${STAGE}: element ${JSON.stringify(key)} ran longer than timeoutMs (${ms} ms); ${what}`,
+    { key, stage: STAGE, parameter: 'timeoutMs' },
   );
-  if (error.stack) err.stack = `${err.name}: ${err.message}\n  caused by ${error.stack}`;
-  (err as { cause?: unknown }).cause = reviveError(error);
-  return err;
+  return { error, reason: error };
 }
 
-/** numThreads 0: the same function and random keys, on this thread. */
+/** Raises the failure under `raise`; otherwise counts the element as read and skipped (or raises past maxErrors). */
+function applyPolicy(policy: ErrorPolicy, counters: StageCounters, failure: Failure): void {
+  if (policy.onError === 'raise') throw failure.error;
+  counters.read++;
+  handleElementError(policy, counters, failure.reason, failure.error.key, STAGE);
+}
+
+/** The value of `call`, or a timeout failure once it has run `ms` (an asynchronous call only). */
+async function withTimeout<R>(call: R | Promise<R>, ms: number, onTimeout: () => Error): Promise<R> {
+  if (ms === Infinity || !(call instanceof Promise)) return call;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      call,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(onTimeout()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** numThreads 0: the same function, random keys and error policy, on this thread. */
 async function* inline<T, R>(
   upstream: AsyncIterator<T>,
   fn: ParallelFn<T, R>,
   setup: WorkerSetup,
   counters: StageCounters,
+  policy: ErrorPolicy,
+  timeoutMs: number,
 ): AsyncGenerator<R> {
   let f: ExampleFn<T, R>;
   if (typeof fn === 'function') f = fn;
@@ -158,13 +220,20 @@ async function* inline<T, R>(
       const i = index++;
       let result: R;
       try {
-        result = await f(value, new CounterRng(setup.seed, setup.op, i, Math.floor(i / 0x100000000)), i);
+        const rng = new CounterRng(setup.seed, setup.op, i, Math.floor(i / 0x100000000));
+        result = await withTimeout(f(value, rng, i), timeoutMs, () => new TimedOut());
       } catch (err) {
-        const e = err instanceof Error ? err : new Error(String(err));
-        const wrapped = mapError(value, i, e);
-        (wrapped as { cause?: unknown }).cause = err;
-        throw wrapped;
+        const key = elementKey(value, i);
+        applyPolicy(
+          policy,
+          counters,
+          err instanceof TimedOut
+            ? timeoutFailure(key, timeoutMs, 'inline (numThreads 0) the call was abandoned, not stopped')
+            : functionFailure(key, err),
+        );
+        continue;
       }
+      counters.read++;
       counters.elementsOut++;
       yield result;
     }
@@ -173,6 +242,8 @@ async function* inline<T, R>(
     await upstream.return?.();
   }
 }
+
+class TimedOut extends Error {}
 
 /** A chunk of consecutive elements sent to one worker in one message. */
 interface Job<T> {
@@ -186,10 +257,33 @@ interface PoolWorker {
   worker: Worker;
   /** Chunks sent and not answered, oldest first (the oldest is the one running). */
   jobs: Set<number>;
+  /** The function is loaded: the running chunk's time limit counts from then. */
+  ready: boolean;
   dead: boolean;
+  /** Why it stopped, from its 'error' event (the death is handled on 'exit', after its last messages). */
+  error: unknown;
+  /** The running chunk's time limit. */
+  timer: NodeJS.Timeout | null;
+  /** Settles once the worker has loaded the function (or failed to) or has exited. */
+  loaded: Promise<void>;
 }
 
-type Result<R> = { ok: true; value: R } | { ok: false; error: unknown };
+/**
+ * How long stopping waits for a worker that is still loading the function before terminating it:
+ * Node leaks the file descriptors of a worker's in-flight file reads when it is terminated.
+ */
+const LOAD_GRACE_MS = 1000;
+
+type Result<R> = { ok: true; value: R } | { ok: false; failure: Failure };
+
+interface PoolSettings {
+  numThreads: number;
+  capacity: number;
+  chunkSize: number;
+  deterministic: boolean;
+  timeoutMs: number;
+  maxWorkerHeapMB: number | undefined;
+}
 
 /** The worker pool of one run: pulls ahead up to `capacity`, dispatches chunks, reorders, recovers. */
 class ParallelIterator<T, R> implements AsyncIterator<R> {
@@ -205,17 +299,20 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
   private upstreamDone = false;
   private pulling = false;
   private finished = false;
+  /** An upstream error, delivered after the elements pulled before it. */
   private failure: { error: unknown } | null = null;
+  /** The function cannot run at all (it failed to load): raised at once, whatever the policy. */
+  private fatal: Error | null = null;
   private wake: (() => void) | null = null;
+  /** Terminations under way of workers that died or timed out. */
+  private readonly stopping: Promise<unknown>[] = [];
 
   constructor(
     upstream: Stream<T>,
     private readonly setup: WorkerSetup,
-    private readonly numThreads: number,
-    private readonly capacity: number,
-    private readonly chunkSize: number,
-    private readonly deterministic: boolean,
     private readonly counters: StageCounters,
+    private readonly policy: ErrorPolicy,
+    private readonly settings: PoolSettings,
   ) {
     this.upstream = upstream[Symbol.asyncIterator]();
     counters.sizeProbe = () => this.nextIndex - this.delivered;
@@ -224,22 +321,33 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
   async next(): Promise<IteratorResult<R>> {
     if (this.finished) return { value: undefined, done: true };
     this.counters.start();
-    if (this.pool.length === 0) for (let i = 0; i < this.numThreads; i++) this.pool.push(this.spawn());
+    this.staff();
     for (;;) {
       if (this.finished) return { value: undefined, done: true };
-      const index = this.deterministic ? this.delivered : this.completionOrder[0];
+      if (this.fatal) {
+        const error = this.fatal;
+        await this.finish();
+        throw error;
+      }
+      const index = this.settings.deterministic ? this.delivered : this.completionOrder[0];
       const result = index === undefined ? undefined : this.results.get(index);
       if (index !== undefined && result) {
         this.results.delete(index);
-        if (!this.deterministic) this.completionOrder.shift();
+        if (!this.settings.deterministic) this.completionOrder.shift();
         this.delivered++;
-        this.counters.elementsOut++;
         void this.fill();
-        if (!result.ok) {
-          await this.finish();
-          throw result.error;
+        if (result.ok) {
+          this.counters.read++;
+          this.counters.elementsOut++;
+          return { value: result.value, done: false };
         }
-        return { value: result.value, done: false };
+        try {
+          applyPolicy(this.policy, this.counters, result.failure);
+        } catch (error) {
+          await this.finish();
+          throw error;
+        }
+        continue; // skipped: the next element, in order
       }
       // An upstream error comes after every element pulled before it, whatever the thread count.
       if (this.failure && !this.pulling && this.delivered === this.nextIndex) {
@@ -264,17 +372,18 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
   /** Pulls upstream elements into chunks and dispatches them while fewer than `capacity` are outstanding. */
   private async fill(): Promise<void> {
     if (this.pulling || this.upstreamDone || this.finished || this.failure) return;
+    const { capacity, chunkSize } = this.settings;
     this.pulling = true;
     try {
       while (
         !this.finished &&
         !this.upstreamDone &&
         !this.failure &&
-        this.nextIndex - this.delivered < this.capacity
+        this.nextIndex - this.delivered < capacity
       ) {
         const first = this.nextIndex;
         const values: T[] = [];
-        while (values.length < this.chunkSize && this.nextIndex - this.delivered < this.capacity) {
+        while (values.length < chunkSize && this.nextIndex - this.delivered < capacity) {
           let r: IteratorResult<T>;
           try {
             r = await this.upstream.next();
@@ -299,7 +408,13 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     }
   }
 
+  /** Starts workers up to numThreads (at the first pull, and to replace dead ones when work comes). */
+  private staff(): void {
+    while (this.pool.length < this.settings.numThreads) this.pool.push(this.spawn());
+  }
+
   private dispatch(job: Job<T>): void {
+    this.staff();
     let target = this.pool[0];
     for (const w of this.pool) if (w.jobs.size < target.jobs.size) target = w;
     job.attempts++;
@@ -308,31 +423,77 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     // The originals stay here for a retry; the worker gets a packed copy of their arrays.
     const chunk = packChunk(job.values);
     target.worker.postMessage({ seq: job.seq, first: job.first, chunk } satisfies Task, chunk.buffers);
+    this.armTimer(target);
   }
 
   private spawn(): PoolWorker {
     const entry = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+    const { maxWorkerHeapMB } = this.settings;
+    const options = {
+      workerData: this.setup,
+      resourceLimits: maxWorkerHeapMB === undefined ? undefined : { maxOldGenerationSizeMb: maxWorkerHeapMB },
+    };
     const worker = entry.pathname.endsWith('.ts')
       ? // Running from TypeScript sources (tests, tsx): register tsx's loader inside the worker first.
         new Worker(
           `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
-          {
-            eval: true,
-            workerData: this.setup,
-          },
+          { ...options, eval: true },
         )
-      : new Worker(entry, { workerData: this.setup });
-    const pw: PoolWorker = { worker, jobs: new Set(), dead: false };
-    worker.on('message', (reply: Reply) => this.onReply(pw, reply));
-    worker.on('error', (err) => this.onDeath(pw, err));
+      : new Worker(entry, options);
+    let loaded = (): void => {};
+    const pw: PoolWorker = {
+      worker,
+      jobs: new Set(),
+      ready: false,
+      dead: false,
+      error: null,
+      timer: null,
+      loaded: new Promise<void>((resolve) => (loaded = resolve)),
+    };
+    worker.on('message', (message: Reply | WorkerStatus) => {
+      if ('status' in message) {
+        loaded();
+        this.onStatus(pw, message);
+      } else this.onReply(pw, message);
+    });
+    worker.on('error', (err) => {
+      pw.error ??= err;
+    });
     worker.on('exit', (code) => {
-      if (!this.finished) this.onDeath(pw, new Error(`worker exited with code ${code}`));
+      loaded();
+      if (this.finished || pw.dead) return;
+      const cause = pw.error ?? new Error(`worker exited with code ${code}`);
+      if (pw.ready) this.onDeath(pw, cause, false);
+      else this.onFatal(cause, 'a worker stopped before it could load the function');
     });
     return pw;
   }
 
+  private onStatus(pw: PoolWorker, message: WorkerStatus): void {
+    if (message.status === 'failed') {
+      this.onFatal(reviveError(message.error), 'the workers cannot load the function');
+      return;
+    }
+    pw.ready = true;
+    this.armTimer(pw);
+  }
+
+  private onFatal(cause: unknown, what: string): void {
+    const where = this.setup.module
+      ? ` (${this.setup.module}, export ${this.setup.exportName ?? 'default'})`
+      : '';
+    this.fatal ??= new InvalidArgumentError(`${STAGE}: ${what}${where}: ${describeDeath(cause)}`, {
+      parameter: 'fn',
+      stage: STAGE,
+      cause,
+    });
+    this.signal();
+  }
+
   private onReply(pw: PoolWorker, reply: Reply): void {
     pw.jobs.delete(reply.seq);
+    this.disarmTimer(pw);
+    this.armTimer(pw);
     const job = this.jobs.get(reply.seq);
     if (!job) return;
     this.jobs.delete(reply.seq);
@@ -341,57 +502,80 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     const values = unpackChunk(reply.chunk, { copy: reply.errors.length > 1 });
     reply.errors.forEach((error, k) => {
       const index = job.first + k;
-      this.results.set(
+      this.settle(
         index,
         error
-          ? { ok: false, error: mapError(job.values[k], index, error) }
+          ? { ok: false, failure: functionFailure(elementKey(job.values[k], index), reviveError(error)) }
           : { ok: true, value: values[k] as R },
       );
-      if (!this.deterministic) this.completionOrder.push(index);
     });
     this.signal();
   }
 
+  private settle(index: number, result: Result<R>): void {
+    this.results.set(index, result);
+    if (!this.settings.deterministic) this.completionOrder.push(index);
+  }
+
+  /** Starts the time limit of the worker's running chunk (its oldest), once it is ready. */
+  private armTimer(pw: PoolWorker): void {
+    const { timeoutMs } = this.settings;
+    if (timeoutMs === Infinity || !pw.ready || pw.dead || pw.timer || this.finished) return;
+    const seq = pw.jobs.values().next().value;
+    const job = seq === undefined ? undefined : this.jobs.get(seq);
+    if (!job) return;
+    pw.timer = setTimeout(() => {
+      pw.timer = null;
+      this.onDeath(pw, null, true);
+    }, timeoutMs * job.values.length);
+  }
+
+  private disarmTimer(pw: PoolWorker): void {
+    if (pw.timer) clearTimeout(pw.timer);
+    pw.timer = null;
+  }
+
   /**
-   * A worker died (crash, process.exit, out of memory): replace it. Its oldest unanswered chunk was
-   * the one running (workers run chunks in order); chunks queued behind it are re-sent as they were.
-   * The running chunk is retried once, split into single elements so that a second death names the
-   * element that caused it; an element that kills a worker twice is reported.
+   * A worker died (crash, process.exit, out of memory) or ran past its time limit: replace it. Its
+   * oldest unanswered chunk was the one running (workers run chunks in order); chunks queued behind
+   * it are re-sent as they were. The running chunk is retried once, split into single elements so
+   * that a second death names the element that caused it; an element that kills a worker twice is
+   * reported, and so is a single element that times out (a retry would only wait as long again).
    */
-  private onDeath(pw: PoolWorker, err: unknown): void {
+  private onDeath(pw: PoolWorker, cause: unknown, timedOut: boolean): void {
     if (pw.dead || this.finished) return;
     pw.dead = true;
+    this.disarmTimer(pw);
+    // Replaced when work is next dispatched (none may come: the stream may be about to end).
     const i = this.pool.indexOf(pw);
-    const replacement = this.spawn();
-    if (i >= 0) this.pool[i] = replacement;
+    if (i >= 0) this.pool.splice(i, 1);
     const orphans = [...pw.jobs].map((seq) => this.jobs.get(seq)).filter((j): j is Job<T> => j !== undefined);
     pw.jobs.clear();
-    void pw.worker.terminate();
+    this.stopping.push(pw.worker.terminate());
     orphans.forEach((job, k) => {
       this.jobs.delete(job.seq);
       if (k > 0) {
         job.attempts--; // it never ran; dispatch counts it again
         this.dispatch(job);
-      } else if (job.attempts < 2) {
+      } else if (job.attempts < 2 && !(timedOut && job.values.length === 1)) {
         for (const [j, value] of job.values.entries()) {
           this.dispatch({ seq: this.nextSeq++, first: job.first + j, values: [value], attempts: 1 });
         }
       } else {
         const index = job.first;
-        const key = keyOf(job.values[0], index);
-        const message = err instanceof Error ? err.message : String(err);
-        this.results.set(index, {
-          ok: false,
-          error: new MapError(
-            `${STAGE}: a worker died twice while processing element ${JSON.stringify(key)}: ${message}`,
-            {
-              key,
-              stage: STAGE,
-              cause: err,
-            },
-          ),
-        });
-        if (!this.deterministic) this.completionOrder.push(index);
+        const key = elementKey(job.values[0], index);
+        if (timedOut) {
+          this.settle(index, {
+            ok: false,
+            failure: timeoutFailure(key, this.settings.timeoutMs, 'its worker was terminated and replaced'),
+          });
+        } else {
+          const error = new WorkerDiedError(
+            `${STAGE}: a worker died twice while processing element ${JSON.stringify(key)}: ${describeDeath(cause)}`,
+            { key, stage: STAGE, cause },
+          );
+          this.settle(index, { ok: false, failure: { error, reason: error } });
+        }
       }
     });
     this.signal();
@@ -408,9 +592,20 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     this.finished = true;
     this.counters.done = true;
     this.signal(); // a next() waiting for a result ends now
-    await Promise.allSettled(this.pool.map((p) => p.worker.terminate()));
+    for (const pw of this.pool) this.disarmTimer(pw);
+    await Promise.allSettled([...this.pool.map((pw) => stopWorker(pw)), ...this.stopping]);
     this.jobs.clear();
     this.results.clear();
     await this.upstream.return?.();
   }
+}
+
+/** Terminates a worker, first letting one that is still loading the function finish loading (briefly). */
+async function stopWorker(pw: PoolWorker): Promise<void> {
+  if (!pw.ready) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([pw.loaded, new Promise((resolve) => (timer = setTimeout(resolve, LOAD_GRACE_MS)))]);
+    clearTimeout(timer);
+  }
+  await pw.worker.terminate();
 }

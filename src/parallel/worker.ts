@@ -1,6 +1,7 @@
 /**
- * The worker side of mapParallel: loads the user's function once, then answers each chunk
- * { seq, first, values } with one outcome per element, transferring typed arrays back.
+ * The worker side of mapParallel: loads the user's function once (reporting `ready` or `failed`),
+ * then answers each chunk { seq, first, values } with one outcome per element, transferring typed
+ * arrays back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CounterRng } from '../core/rng.js';
@@ -34,6 +35,9 @@ export interface Reply {
   chunk: PackedChunk;
 }
 
+/** Sent once the function is loaded (element timeouts start counting then), or when it cannot be. */
+export type WorkerStatus = { status: 'ready' } | { status: 'failed'; error: ErrorInfo };
+
 type Fn = (value: unknown, rng: CounterRng, index: number) => unknown;
 
 async function loadFunction(setup: WorkerSetup): Promise<Fn> {
@@ -56,12 +60,24 @@ async function loadFunction(setup: WorkerSetup): Promise<Fn> {
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
 const ready = loadFunction(setup);
+ready.then(
+  () => port.postMessage({ status: 'ready' } satisfies WorkerStatus),
+  (err: unknown) => port.postMessage({ status: 'failed', error: errorInfo(err) } satisfies WorkerStatus),
+);
 
 /** Tasks run one at a time, in arrival order, so the oldest unanswered task is the one running. */
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (task: Task) => {
-  chain = chain.then(() => run(task));
+  chain = chain.then(() => run(task)).catch((err: unknown) => fail(task, err));
 });
+
+/** A reply that could not be sent at all: every element of the task fails with `err`. */
+function fail(task: Task, err: unknown): void {
+  const error = errorInfo(err);
+  const chunk = packChunk([]);
+  const errors = task.chunk.values.map(() => error);
+  port.postMessage({ seq: task.seq, errors, chunk } satisfies Reply, chunk.buffers);
+}
 
 async function run(task: Task): Promise<void> {
   // Inputs are views into the task's buffer: no copy on this side.
@@ -92,13 +108,20 @@ async function run(task: Task): Promise<void> {
   try {
     const chunk = packChunk(results, { moveOwned: setup.transferResults === true });
     port.postMessage({ seq: task.seq, errors, chunk } satisfies Reply, chunk.buffers);
-  } catch (err) {
-    // A result that cannot cross threads (a Symbol, a function...): report it for each element.
-    const error = errorInfo(err);
-    const chunk = packChunk([]);
-    port.postMessage(
-      { seq: task.seq, errors: errors.map((e) => e ?? error), chunk } satisfies Reply,
-      chunk.buffers,
-    );
+  } catch {
+    // A result that cannot cross threads (a Symbol, a function...): find which, so that only those
+    // elements fail (a copy per element: this path is rare).
+    const sendable = results.map((r, k) => {
+      if (errors[k]) return null;
+      try {
+        structuredClone(packChunk([r]).values);
+        return r;
+      } catch (err) {
+        errors[k] = errorInfo(err);
+        return null;
+      }
+    });
+    const chunk = packChunk(sendable, { moveOwned: setup.transferResults === true });
+    port.postMessage({ seq: task.seq, errors, chunk } satisfies Reply, chunk.buffers);
   }
 }

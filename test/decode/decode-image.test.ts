@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DecodeError, InvalidArgumentError } from '../../src/core/errors.js';
 import { decodeImage } from '../../src/decode/decode-image.js';
 import { decodeJpeg } from '../../src/decode/decode-jpeg.js';
@@ -15,6 +15,7 @@ import {
   meanAbsDiff,
   photoLike,
   pngBomb,
+  pngChunk,
   randomSamples,
   rawSharp,
   sharpJpeg,
@@ -124,7 +125,7 @@ describe('sniffFormat and describeBytes', () => {
 describe('readJpegHeader and readPngHeader', () => {
   it('reads dimensions and components of gray, colour, CMYK and progressive JPEGs', async () => {
     const rgb = photoLike(H, W, 3);
-    const plain = { height: H, width: W, adobe: false };
+    const plain = { height: H, width: W, adobe: false, arithmetic: false };
     expect(readJpegHeader(await sharpJpeg(rgb, H, W, 3))).toEqual({ ...plain, components: 3 });
     expect(readJpegHeader(await sharpJpeg(photoLike(H, W, 1), H, W, 1))).toEqual({ ...plain, components: 1 });
     const progressive = await sharpJpeg(rgb, H, W, 3, { progressive: true });
@@ -139,7 +140,13 @@ describe('readJpegHeader and readPngHeader', () => {
     const jpeg = await sharpJpeg(photoLike(H, W, 3), H, W, 3);
     const at = findJpegSegment(jpeg, 0xdb);
     const padded = Uint8Array.from([...jpeg.subarray(0, at), 0x00, 0x12, 0xff, 0xff, ...jpeg.subarray(at)]);
-    expect(readJpegHeader(padded)).toEqual({ height: H, width: W, components: 3, adobe: false });
+    expect(readJpegHeader(padded)).toEqual({
+      height: H,
+      width: W,
+      components: 3,
+      adobe: false,
+      arithmetic: false,
+    });
     const restartMarker = Uint8Array.from([0xff, 0xd8, 0xff, 0xd0, ...jpeg.subarray(2)]);
     expect(readJpegHeader(restartMarker)?.width).toBe(W);
   });
@@ -726,9 +733,11 @@ describe('decodePng', () => {
       badCrc[29] ^= 0xff; // IHDR CRC
       const crcErr = await rejection(decodePng(badCrc, { key: 'crc.png' }));
       expect(crcErr).toBeInstanceOf(DecodeError);
+      // Checked before libspng, which would also notice this one (but not a bad CRC on the last IDAT).
       expect(crcErr.message).toMatch(
-        /^decodePng: Cannot decode "crc\.png": the data is corrupt \(libvips: .*checksum/,
+        /^decodePng: Cannot decode "crc\.png": the data is corrupt: the CRC of its IHDR chunk at byte 8 is 0x[0-9a-f]{8}, not 0x[0-9a-f]{8}$/,
       );
+      expect(crcErr).toMatchObject({ key: 'crc.png', offset: 8, parameter: 'bytes' });
       const idat = Buffer.from(png).indexOf('IDAT');
       const badData = Uint8Array.from(png);
       for (let i = idat + 10; i < idat + 40; i++) badData[i] ^= 0x55;
@@ -860,5 +869,273 @@ describe('decodeImage', () => {
       expect(err).toBeInstanceOf(InvalidArgumentError);
       expect(err.message).toBe(message);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Hostile inputs (issue 6): every failure is a DecodeError naming the key and the parameter, refused
+// before anything is allocated for what the header claims.
+
+/** `png` with its IHDR declaring width x height (a valid CRC: only the dimensions lie). */
+function withPngDimensions(png: Uint8Array, width: number, height: number): Uint8Array {
+  const ihdr = Buffer.from(png.subarray(16, 29));
+  ihdr.writeUInt32BE(width >>> 0, 0);
+  ihdr.writeUInt32BE(height >>> 0, 4);
+  return Uint8Array.from([...png.subarray(0, 8), ...pngChunk('IHDR', ihdr), ...png.subarray(33)]);
+}
+
+/** `png` with the stored CRC of its first chunk of `type` changed. */
+function withBadCrc(png: Uint8Array, type: string): Uint8Array {
+  const at = Buffer.from(png).indexOf(type) - 4;
+  const out = Uint8Array.from(png);
+  out[at + 12 + Buffer.from(png).readUInt32BE(at) - 1] ^= 0x01;
+  return out;
+}
+
+describe('bad images: each a typed DecodeError naming the key', () => {
+  let jpeg: Uint8Array;
+  let progressive: Uint8Array;
+  let png: Uint8Array;
+  beforeAll(async () => {
+    jpeg = await sharpJpeg(photoLike(H, W, 3), H, W, 3);
+    progressive = await sharpJpeg(photoLike(H, W, 3), H, W, 3, { progressive: true });
+    png = await sharpPng(photoLike(H, W, 3), H, W, 3);
+  });
+
+  const cases: [name: string, bytes: () => Uint8Array, message: RegExp][] = [
+    [
+      'JPEG truncated',
+      () => jpeg.subarray(0, jpeg.length >> 1),
+      /: the data is truncated: the JPEG image bytes \(\d+ bytes\) end/,
+    ],
+    [
+      'JPEG declaring 65000x65000 pixels',
+      () => withJpegDimensions(jpeg, 65000, 65000),
+      /: its header declares 65000x65000 pixels, more than sharp's limit of 268402689 pixels/,
+    ],
+    [
+      'JPEG declaring 16000x16000 pixels in a few hundred bytes',
+      () => withJpegDimensions(jpeg, 16000, 16000),
+      /: its header declares 16000x16000 pixels, more than its \d+ bytes can hold \(at most \d+ pixels, 512 per byte\)/,
+    ],
+    [
+      'progressive JPEG declaring 16000x16000 pixels',
+      () => withJpegDimensions(progressive, 16000, 16000),
+      /: its header declares 16000x16000 pixels, more than its \d+ bytes can hold/,
+    ],
+    [
+      'JPEG without rows',
+      () => withJpegDimensions(jpeg, 0, W),
+      /: its header declares 40x0 pixels: an image without pixels$/,
+    ],
+    [
+      'PNG without columns',
+      () => withPngDimensions(png, 0, H),
+      /: its header declares 0x24 pixels: an image without pixels$/,
+    ],
+    [
+      'PNG declaring 16000x16000 pixels',
+      () => withPngDimensions(png, 16000, 16000),
+      /: its header declares 16000x16000 pixels, more than its \d+ bytes can hold \(deflate expands at most 1032:1\)/,
+    ],
+    [
+      'PNG declaring 2^32-1 x 2^32-1 pixels (the format allows 2^31-1)',
+      () => withPngDimensions(png, 0xffffffff, 0xffffffff),
+      /: the data is corrupt \(libvips: .*invalid image width\)$/,
+    ],
+    [
+      'PNG with a bad CRC on its IDAT chunk',
+      () => withBadCrc(png, 'IDAT'),
+      /: the data is corrupt: the CRC of its IDAT chunk at byte \d+ is 0x[0-9a-f]{8}, not 0x[0-9a-f]{8}$/,
+    ],
+    ['PNG with a bad CRC on its IEND chunk', () => withBadCrc(png, 'IEND'), /the CRC of its IEND chunk/],
+    [
+      'text file named .jpg',
+      () => new TextEncoder().encode('<html><body>404 Not Found</body></html>\n'),
+      /: Expected JPEG or PNG bytes .* but received text \(40 bytes\) starting "<html><body>404 Not Found<\/body>..."$/,
+    ],
+    ['0-byte file', () => new Uint8Array(0), /but received empty bytes \(0 bytes\)$/],
+    [
+      'random bytes',
+      () => Uint8Array.from(randomSamples(300, 255, 4)),
+      /but received 300 bytes in no recognised image format/,
+    ],
+    [
+      'random bytes after a JPEG signature',
+      () => Uint8Array.from([0xff, 0xd8, 0xff, ...randomSamples(300, 255, 5)]),
+      /: Cannot decode "photo\.jpg": the data is (corrupt|truncated)/,
+    ],
+  ];
+
+  it.each(cases)('%s', async (_, bytes, message) => {
+    const before = process.memoryUsage().rss;
+    const err = await rejection(decodeImage(bytes(), { key: 'photo.jpg' }));
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err).toMatchObject({ key: 'photo.jpg', stage: 'decodeImage', parameter: 'bytes' });
+    expect(err.message).toMatch(/^decodeImage: (Cannot decode|Expected [^:]* for) "photo\.jpg"/);
+    expect(err.message).toMatch(message);
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024);
+  });
+
+  it('the format decoders refuse the same lying headers', async () => {
+    const jpegErr = await rejection(decodeJpeg(withJpegDimensions(jpeg, 16000, 16000), { key: 'a.jpg' }));
+    expect(jpegErr.message).toMatch(
+      /^decodeJpeg: Cannot decode "a\.jpg": its header declares 16000x16000 pixels, more than/,
+    );
+    const pngErr = await rejection(decodePng(withPngDimensions(png, 3000, 3000), { key: 'a.png' }));
+    expect(pngErr.message).toMatch(
+      /^decodePng: Cannot decode "a\.png": its header declares 3000x3000 pixels, more than/,
+    );
+  });
+
+  it('a PNG named .jpg decodes by content, and so does a PNG with a bad CRC on an ancillary chunk', async () => {
+    expect(await decodeImage(png, { key: 'photo.jpg' })).toEqual(await decodePng(png));
+    const withText = Uint8Array.from([
+      ...png.subarray(0, 33),
+      ...pngChunk('tEXt', new TextEncoder().encode('Comment\0hello')),
+      ...png.subarray(33),
+    ]);
+    expect(await decodeImage(withBadCrc(withText, 'tEXt'))).toEqual(await decodePng(png));
+  });
+
+  it('the size bounds hold for real images: a flat grey image compresses far less than they allow', async () => {
+    // The most compressible images there are: one grey level, optimised Huffman tables, progressive.
+    const side = 512;
+    const flat = new Uint8Array(side * side).fill(128);
+    for (const options of [{ optimiseCoding: true }, { progressive: true, optimiseCoding: true }]) {
+      const bytes = await sharpJpeg(flat, side, side, 1, options);
+      expect((side * side) / bytes.length).toBeLessThan(512);
+      expect((await decodeJpeg(bytes)).shape).toEqual([side, side, 1]);
+    }
+    const flatPng = await sharpPng(flat, side, side, 1, { compressionLevel: 9 });
+    expect((side * (side + 1)) / flatPng.length).toBeLessThan(1032);
+    expect((await decodePng(flatPng)).shape).toEqual([side, side, 1]);
+  });
+});
+
+describe('decoders on random, truncated and bit-flipped bytes (property tests)', () => {
+  let sources: Uint8Array[];
+  beforeAll(async () => {
+    sources = [
+      await sharpJpeg(photoLike(H, W, 3), H, W, 3),
+      await sharpJpeg(photoLike(H, W, 3), H, W, 3, { progressive: true }),
+      await sharpJpeg(photoLike(H, W, 1), H, W, 1),
+      await sharpPng(photoLike(H, W, 3), H, W, 3),
+      await sharpPng(photoLike(H, W, 4), H, W, 4, { palette: true }),
+      makePng({ width: 5, height: 3, bitDepth: 16, colorType: 4, samples: randomSamples(30, 65535, 7) }),
+      makePng({ width: 9, height: 2, bitDepth: 2, colorType: 0, samples: randomSamples(18, 3, 8) }),
+    ];
+  });
+
+  type Mutation =
+    | { kind: 'flip'; at: number[]; bit: number[] }
+    | { kind: 'cut'; keep: number }
+    | { kind: 'overwrite'; at: number; bytes: number[] };
+  const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+    fc.record({
+      kind: fc.constant('flip' as const),
+      at: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }),
+      bit: fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 8, maxLength: 8 }),
+    }),
+    fc.record({ kind: fc.constant('cut' as const), keep: fc.double({ min: 0, max: 1, noNaN: true }) }),
+    fc.record({
+      kind: fc.constant('overwrite' as const),
+      // Mostly in the headers, where a lie does the most harm.
+      at: fc.integer({ min: 0, max: 200 }),
+      bytes: fc.array(fc.nat(255), { minLength: 1, maxLength: 6 }),
+    }),
+  );
+  function mutate(src: Uint8Array, m: Mutation): Uint8Array {
+    if (m.kind === 'cut') return src.subarray(0, Math.floor(src.length * m.keep));
+    const out = Uint8Array.from(src);
+    if (m.kind === 'flip') for (const [i, a] of m.at.entries()) out[a % out.length] ^= 1 << m.bit[i];
+    else for (const [i, b] of m.bytes.entries()) out[(m.at + i) % out.length] = b;
+    return out;
+  }
+
+  type Decoder = 'image' | 'jpeg' | 'png';
+  const decode = (which: Decoder, bytes: Uint8Array, channels: number) =>
+    which === 'jpeg'
+      ? decodeJpeg(bytes, { channels: (channels % 4 === 3 ? 3 : channels % 2) as 0 | 1, key: 'k' })
+      : which === 'png'
+        ? decodePng(bytes, { channels: channels as 0 | 1 | 3 | 4, dtype: 'uint16', key: 'k' })
+        : decodeImage(bytes, { channels: (channels === 4 ? 3 : channels) as 0 | 1 | 3, key: 'k' });
+
+  /**
+   * Decodes with a time bound; the result is either a well-formed tensor no larger than the bytes
+   * can hold, or a DecodeError naming the key. Anything else (another error, a hang) fails.
+   */
+  async function checkDecode(which: Decoder, bytes: Uint8Array, channels: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      decode(which, bytes, channels).then(
+        (image) => ({ image }),
+        (error: unknown) => ({ error }),
+      ),
+      new Promise<{ hung: true }>((resolve) => (timer = setTimeout(() => resolve({ hung: true }), 5000))),
+    ]);
+    clearTimeout(timer);
+    expect(outcome).not.toHaveProperty('hung');
+    if ('error' in outcome) {
+      expect(outcome.error).toBeInstanceOf(DecodeError);
+      expect(outcome.error).toMatchObject({ key: 'k', parameter: 'bytes' });
+      return;
+    }
+    const { shape, data } = (outcome as unknown as { image: { shape: number[]; data: ArrayLike<number> } })
+      .image;
+    expect(data.length).toBe(shape[0] * shape[1] * shape[2]);
+    expect(shape[0] * shape[1]).toBeGreaterThan(0);
+    // 512 pixels per byte bounds Huffman JPEGs; PNG rows 1032 bytes per byte (8 pixels a byte at 1 bit).
+    expect(shape[0] * shape[1]).toBeLessThanOrEqual(8 * 1032 * bytes.length);
+  }
+
+  const decoderArb = fc.constantFrom<Decoder>('image', 'jpeg', 'png');
+  const channelsArb = fc.constantFrom(0, 1, 3, 4);
+  const rssBefore = process.memoryUsage().rss;
+
+  it('mutated real JPEGs and PNGs: a tensor or a DecodeError, in bounded time', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat(), mutation, decoderArb, channelsArb, async (s, m, which, channels) => {
+        await checkDecode(which, mutate(sources[s % sources.length], m), channels);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('random bytes, bare or behind a JPEG or PNG signature', async () => {
+    const prefix = fc.constantFrom([], [0xff, 0xd8, 0xff], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    await fc.assert(
+      fc.asyncProperty(
+        prefix,
+        fc.uint8Array({ maxLength: 300 }),
+        decoderArb,
+        channelsArb,
+        async (p, tail, which, c) => {
+          await checkDecode(which, Uint8Array.from([...p, ...tail]), c);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('lying dimensions are refused or decoded within the bounds, never allocated', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(),
+        fc.integer({ min: 0, max: 65535 }),
+        fc.integer({ min: 0, max: 65535 }),
+        decoderArb,
+        async (s, height, width, which) => {
+          const src = sources[s % sources.length];
+          const lying =
+            sniffFormat(src) === 'jpeg'
+              ? withJpegDimensions(src, height, width)
+              : withPngDimensions(src, width, height);
+          await checkDecode(which, lying, 0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(300 * 1024 * 1024);
   });
 });
