@@ -3,9 +3,16 @@ import { join } from 'node:path';
 import { map } from 'rxjs';
 import { batch } from '../batch/batch.js';
 import type { Batch } from '../batch/stack.js';
+import {
+  type ErrorPolicy,
+  type ErrorPolicyOptions,
+  errorPolicyOption,
+  handleElementError,
+} from '../core/error-policy.js';
 import { DecodeError, invalidArgument, NotFoundError } from '../core/errors.js';
 import { randomSeed } from '../core/rng.js';
-import type { Stream } from '../core/stream.js';
+import type { StageCounters } from '../core/stats.js';
+import { returnsUpstreamFirst, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
 import { type CifarExample, decodeCifarRecord } from '../decode/cifar-record.js';
 import { cifarEvalTransform } from '../image/cifar-eval-transform.js';
@@ -16,7 +23,13 @@ import { type KeyValue, wholeFileReader } from '../readers/whole-file-reader.js'
 import { type RecordBatchesPosition, shuffledRecordBatches } from '../resume/shuffled-record-batches.js';
 import { listTar } from '../sources/tar-entries.js';
 
-export interface CifarOptions {
+/**
+ * Error policy of `records` (and so `examples()`): under `'skip'`/`'warn'` a record whose label byte
+ * is out of range for the meta file's classes is dropped and counted in the `cifar10`/`cifar100`
+ * stage (DecodeError, keyed `<file>:<index>`), and a truncated or unreadable data file in the
+ * reader's stage (`fixed_length_record_reader`); each stage has its own `maxErrors`.
+ */
+export interface CifarOptions extends ErrorPolicyOptions {
   /**
    * The extracted folder (holding `cifar-10-batches-bin/` or `cifar-100-binary/`, or that folder
    * itself), or the published archive (`cifar-10-binary.tar.gz`, `cifar-100-binary.tar.gz`), read
@@ -108,6 +121,7 @@ async function open(v: Variant, options: CifarOptions): Promise<Opened> {
     o.numEpochs === undefined ? undefined : integerOption(stage, 'numEpochs', o.numEpochs, { min: 1 });
   const shuffle = booleanOption(stage, 'shuffle', o.shuffle, true);
   const seed = o.seed === undefined ? undefined : integerOption(stage, 'seed', o.seed, { min: 0 });
+  const policy = errorPolicyOption(stage, o);
   const wanted = [...v[split], ...v.meta];
   const found = await locate(v, o.path, wanted);
   const recordBytes = v.labelBytes + 3072;
@@ -130,12 +144,22 @@ async function open(v: Variant, options: CifarOptions): Promise<Opened> {
     }
   }
   const check = (r: KeyValue): KeyValue => {
-    checkLabel(stage, r, v.labelBytes - 1, classNames, 'label');
-    if (coarseClassNames) checkLabel(stage, r, 0, coarseClassNames, 'coarse label');
+    checkLabel(stage, r, v.labelBytes - 1, classNames, 'label', recordBytes);
+    if (coarseClassNames) checkLabel(stage, r, 0, coarseClassNames, 'coarse label', recordBytes);
     return r;
   };
   const producer = stringInputProducer(files, { numEpochs, shuffle, seed });
-  const records = fixedLengthRecordReader(producer, { recordBytes, copy: true }).pipe(map(check));
+  const reader = fixedLengthRecordReader(producer, {
+    recordBytes,
+    copy: true,
+    onError: policy.onError,
+    maxErrors: policy.maxErrors,
+    warn: policy.warn,
+  });
+  const records = new Stream<KeyValue>(
+    (counters) => returnsUpstreamFirst(reader, (it) => checkedRecords(it, check, policy, stage, counters)),
+    { name: stage, upstreams: [reader as Stream<unknown>] },
+  );
   const labelBytes = v.labelBytes;
   const dataset: CifarDataset = {
     classNames,
@@ -150,12 +174,53 @@ async function open(v: Variant, options: CifarOptions): Promise<Opened> {
   return { dataset, check, recordBytes };
 }
 
-function checkLabel(stage: string, r: KeyValue, at: number, names: string[], what: string): void {
+/** The records that pass `check`; the others go through the policy (read = yielded + skipped). */
+async function* checkedRecords(
+  records: AsyncIterator<KeyValue>,
+  check: (r: KeyValue) => KeyValue,
+  policy: ErrorPolicy,
+  stage: string,
+  counters: StageCounters,
+): AsyncGenerator<KeyValue> {
+  try {
+    for (;;) {
+      counters.start();
+      const r = await records.next();
+      if (r.done) return;
+      counters.read++;
+      try {
+        check(r.value);
+      } catch (err) {
+        handleElementError(policy, counters, err, r.value.key, stage);
+        continue;
+      }
+      counters.elementsIn++;
+      counters.elementsOut++;
+      yield r.value;
+    }
+  } finally {
+    counters.done = true;
+    await records.return?.();
+  }
+}
+
+function checkLabel(
+  stage: string,
+  r: KeyValue,
+  at: number,
+  names: string[],
+  what: string,
+  recordBytes: number,
+): void {
   const label = r.value[at];
   if (label >= names.length) {
+    const colon = r.key.lastIndexOf(':');
+    const file = r.key.slice(0, colon);
+    const offset = Number(r.key.slice(colon + 1)) * recordBytes + at;
     throw new DecodeError(
-      `${stage}: Expected a ${what} in [0, ${names.length - 1}] (the meta file's ${names.length} classes) for ${r.key} but the record has ${label} at byte ${at}`,
-      { key: r.key, offset: at, stage },
+      `${stage}: Expected a ${what} in [0, ${names.length - 1}] (the meta file's ${names.length} classes) for ${r.key} ` +
+        `but the record has ${label} at byte ${at} (byte offset ${offset} of ${JSON.stringify(file)})`,
+      { file, key: r.key, offset, stage, parameter: 'path' },
     );
   }
 }
@@ -180,9 +245,11 @@ async function locate(v: Variant, path: string, wanted: string[]): Promise<Map<s
   }
   const found = new Map<string, Found>();
   let where: string;
+  let dirOf: string | undefined;
   if (isDir) {
     const sub = join(path, v.dir);
     const dir = (await isDirectory(sub)) ? sub : path;
+    dirOf = dir;
     where = `the folder ${JSON.stringify(dir)}`;
     for (const n of wanted) {
       const file = join(dir, n);
@@ -202,9 +269,11 @@ async function locate(v: Variant, path: string, wanted: string[]): Promise<Map<s
   }
   const missing = wanted.filter((n) => !found.has(n));
   if (missing.length > 0) {
+    // `file` names the first missing file where it would be (a meta file included).
+    const file = isDir ? join(dirOf!, missing[0]) : `${path}#${v.dir}/${missing[0]}`;
     throw new NotFoundError(
       `${stage}: Expected ${wanted.join(', ')} in ${where} but found no ${missing.join(', ')}`,
-      { file: path, stage, parameter: 'path' },
+      { file, stage, parameter: 'path' },
     );
   }
   return found;
@@ -273,6 +342,8 @@ export async function distortedInputs(options: DistortedInputsOptions): Promise<
     seed,
   });
   const minAfterDequeue = Math.floor(0.4 * ds.examplesPerEpoch);
+  // `check` raises (no error policy here): skipping a record would shift the record indices that
+  // positions and resume rely on.
   const raw = shuffledRecordBatches({
     files: ds.files,
     counts: ds.recordCounts,

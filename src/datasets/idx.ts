@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { DecodeError, InputError, TruncatedRecordError } from '../core/errors.js';
 import { fileError } from '../readers/file-errors.js';
@@ -13,7 +13,21 @@ export interface IdxHeader {
   bytes: Uint8Array;
   /** The file's size on disk for a plain file; undefined for a gzipped one (unknown without reading it all). */
   fileSize: number | undefined;
+  /** A gzipped file's size on disk (what it can inflate to is bounded by MAX_INFLATE_RATIO times it). */
+  compressedSize?: number;
 }
+
+/**
+ * Deflate's best ratio is 1032:1 (a run of one byte), so no gzip file inflates to more than this many
+ * times its size: a header declaring more data than that is lying, whatever the file holds.
+ */
+export const MAX_INFLATE_RATIO = 1032;
+
+/**
+ * The largest IDX record (one image, `rows * cols` bytes) accepted: 256 MiB. A header declaring more
+ * is refused before anything is allocated (a record is held whole while it is read).
+ */
+export const MAX_IDX_RECORD_BYTES = 1 << 28;
 
 /** Renders a u32 as `0x` and eight hex digits. */
 export function hex32(value: number): string {
@@ -31,8 +45,12 @@ export async function readIdxHeader(
   gzip: boolean,
   stage: string,
 ): Promise<IdxHeader> {
-  const got = gzip
-    ? { bytes: await readGzipPrefix(file, headerBytes, stage), fileSize: undefined }
+  const got: IdxHeader = gzip
+    ? {
+        bytes: await readGzipPrefix(file, headerBytes, stage),
+        fileSize: undefined,
+        compressedSize: await sizeOf(file, stage),
+      }
     : await readPlainPrefix(file, headerBytes, stage);
   if (got.bytes.length < headerBytes) {
     throw new TruncatedRecordError(
@@ -64,6 +82,69 @@ export function checkMagic(
         `${JSON.stringify(file)} but found ${hex32(actual)}`,
       { file, offset: 0, stage, parameter: 'path' },
     );
+  }
+}
+
+/**
+ * Checks what the header declares (`count` records of `recordBytes` after `headerBytes`) against the
+ * file before a record is read or allocated: a record over MAX_IDX_RECORD_BYTES is a DecodeError; a
+ * plain file must be exactly that size (shorter: TruncatedRecordError, longer: DecodeError); a
+ * gzipped one cannot hold more than MAX_INFLATE_RATIO times its size (DecodeError). Each names the
+ * file and the declared and actual sizes.
+ */
+export function checkIdxSize(
+  file: string,
+  header: IdxHeader,
+  headerBytes: number,
+  count: number,
+  recordBytes: number,
+  stage: string,
+): void {
+  const declared = `a ${headerBytes}-byte header and ${count} records of ${recordBytes}`;
+  if (recordBytes > MAX_IDX_RECORD_BYTES) {
+    throw new DecodeError(
+      `${stage}: Expected records of at most ${MAX_IDX_RECORD_BYTES} bytes in ${JSON.stringify(file)} but its header ` +
+        `declares ${recordBytes} bytes per record: refusing to allocate them`,
+      { file, offset: 4, stage, parameter: 'path' },
+    );
+  }
+  const expected = headerBytes + count * recordBytes;
+  const size = header.fileSize;
+  if (size !== undefined && size < expected) {
+    throw new TruncatedRecordError(
+      `${stage}: Expected ${expected} bytes in ${JSON.stringify(file)} (${declared}) but the file has ${size}`,
+      {
+        file,
+        offset: size,
+        key: `${file}:${Math.floor((size - headerBytes) / recordBytes)}`,
+        stage,
+        parameter: 'path',
+      },
+    );
+  }
+  if (size !== undefined && size > expected) {
+    throw new DecodeError(
+      `${stage}: Expected ${expected} bytes in ${JSON.stringify(file)} (${declared}) but the file has ${size}: ` +
+        `${size - expected} bytes past the last record`,
+      { file, offset: expected, stage, parameter: 'path' },
+    );
+  }
+  const compressed = header.compressedSize;
+  if (compressed !== undefined && expected > compressed * MAX_INFLATE_RATIO) {
+    throw new DecodeError(
+      `${stage}: Expected at most ${compressed * MAX_INFLATE_RATIO} bytes of data in ${JSON.stringify(file)} (a ` +
+        `${compressed}-byte gzip file inflates to at most ${MAX_INFLATE_RATIO} times its size) but its header ` +
+        `declares ${expected} (${declared})`,
+      { file, offset: 4, stage, parameter: 'path' },
+    );
+  }
+}
+
+async function sizeOf(file: string, stage: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch (err) {
+    throw fileError(stage, file, err);
   }
 }
 

@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import fg from 'fast-glob';
-import { invalidArgument, NotFoundError } from '../core/errors.js';
+import { type ErrorPolicyOptions, errorPolicyOption, handleElementError } from '../core/error-policy.js';
+import { invalidArgument, NotFoundError, TooManyErrorsError } from '../core/errors.js';
 import { randomSeed } from '../core/rng.js';
 import { type SeededStream, Stream } from '../core/stream.js';
 import type { Tensor } from '../core/tensor.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
 import { decodeImage } from '../decode/decode-image.js';
 import { stringInputProducer } from '../producers/string-input-producer.js';
-import { type KeyValue, wholeFileReader } from '../readers/whole-file-reader.js';
+import { readWholeFile } from '../readers/whole-file-reader.js';
 
 /** The three splits of retrain.py. */
 export type ImageFolderSplit = 'train' | 'validation' | 'test';
@@ -54,7 +55,15 @@ export interface ImageFolderListing {
   ignored: string[];
 }
 
-export interface ImageFolderOptions extends ImageFolderListOptions {
+/**
+ * Error policy: under `'skip'`/`'warn'` a file that cannot be read (deleted since listing,
+ * unreadable: NotFoundError) or decoded (empty, truncated, not an image despite its extension:
+ * DecodeError) is skipped and counted under its error's class name with its path as key; read =
+ * yielded + skipped. With `numEpochs: null`, two epochs' worth of files failing in a row raise
+ * TooManyErrorsError instead of spinning forever. Listing errors (no root, no classes, an empty
+ * split) raise under every policy.
+ */
+export interface ImageFolderOptions extends ImageFolderListOptions, ErrorPolicyOptions {
   /** Which split to stream (default 'train'). */
   split?: ImageFolderSplit;
   /** Decode to `image` (default true); false gives the file bytes as `value`. */
@@ -269,6 +278,7 @@ export function imageFolder(
   const shuffle = booleanOption(STAGE, 'shuffle', opts.shuffle, true);
   const seed =
     opts.seed === undefined ? randomSeed(STAGE) : integerOption(STAGE, 'seed', opts.seed, { min: 0 });
+  const policy = errorPolicyOption(STAGE, opts);
 
   let listing: Promise<ImageFolderListing> | undefined;
   const getListing = (): Promise<ImageFolderListing> => {
@@ -278,19 +288,21 @@ export function imageFolder(
 
   const stream = new Stream<ImageFolderExample | ImageFolderRecord>(
     (counters) => {
-      let inner: AsyncIterator<KeyValue> | undefined;
+      let files: AsyncIterator<string> | undefined;
       let byPath: Map<string, ImageFolderFile> | undefined;
       let done = false;
+      // Files skipped since the last one yielded.
+      let failedInARow = 0;
       const close = async (): Promise<void> => {
         done = counters.done = true;
-        await inner?.return?.();
+        await files?.return?.();
       };
       return {
         async next(): Promise<IteratorResult<ImageFolderExample | ImageFolderRecord>> {
           if (done) return { value: undefined, done: true };
           counters.start();
           try {
-            if (!inner) {
+            if (!files) {
               const l = await getListing();
               if (done) return { value: undefined, done: true };
               const chosen = l.files.filter((f) => f.split === split);
@@ -302,28 +314,45 @@ export function imageFolder(
               }
               byPath = new Map(chosen.map((f) => [f.path, f]));
               const paths = chosen.map((f) => f.path);
-              inner = wholeFileReader(stringInputProducer(paths, { numEpochs, shuffle, seed }))[
-                Symbol.asyncIterator
-              ]();
+              files = stringInputProducer(paths, { numEpochs, shuffle, seed })[Symbol.asyncIterator]();
             }
-            const r = await inner.next();
-            if (r.done) {
-              done = counters.done = true;
-              return { value: undefined, done: true };
-            }
-            const { key, value } = r.value;
-            const file = byPath!.get(key)!;
-            counters.elementsIn++;
-            const out = decode
-              ? {
-                  key,
-                  label: file.label,
-                  className: file.className,
-                  image: (await decodeImage(value, { channels, key })) as Tensor<'uint8'>,
+            for (;;) {
+              const r = await files.next();
+              if (r.done || done) {
+                done = counters.done = true;
+                return { value: undefined, done: true };
+              }
+              const key = r.value;
+              const file = byPath!.get(key)!;
+              counters.read++;
+              let out: ImageFolderExample | ImageFolderRecord;
+              try {
+                const value = await readWholeFile(key, STAGE);
+                out = decode
+                  ? {
+                      key,
+                      label: file.label,
+                      className: file.className,
+                      image: (await decodeImage(value, { channels, key })) as Tensor<'uint8'>,
+                    }
+                  : { key, label: file.label, className: file.className, value };
+              } catch (err) {
+                handleElementError(policy, counters, err, key, STAGE);
+                failedInARow++;
+                if (numEpochs === undefined && failedInARow >= 2 * byPath!.size) {
+                  throw new TooManyErrorsError(
+                    `${STAGE}: Expected images from split '${split}' of ${JSON.stringify(config.root)} read forever ` +
+                      `(numEpochs: null) but ${failedInARow} files in a row failed (${byPath!.size} in the split): every file fails`,
+                    { file: config.root, stage: STAGE, parameter: 'onError', cause: err },
+                  );
                 }
-              : { key, label: file.label, className: file.className, value };
-            counters.elementsOut++;
-            return { value: out, done: false };
+                continue;
+              }
+              failedInARow = 0;
+              counters.elementsIn++;
+              counters.elementsOut++;
+              return { value: out, done: false };
+            }
           } catch (err) {
             if (!done) await close();
             throw err;

@@ -1,5 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  type ErrorPolicy,
+  type ErrorPolicyOptions,
+  errorPolicyOption,
+  handleElementError,
+} from '../core/error-policy.js';
 import { DecodeError, invalidArgument, NotFoundError, TruncatedRecordError } from '../core/errors.js';
 import type { StageCounters } from '../core/stats.js';
 import { Stream } from '../core/stream.js';
@@ -7,9 +13,22 @@ import type { Tensor } from '../core/tensor.js';
 import { integerOption, objectOption, oneOfOption } from '../core/validate.js';
 import { fixedLengthRecordReader } from '../readers/fixed-length-record-reader.js';
 import type { KeyValue } from '../readers/whole-file-reader.js';
-import { checkMagic, IDX_UBYTE_RANK1_MAGIC, IDX_UBYTE_RANK3_MAGIC, readIdxHeader, u32 } from './idx.js';
+import {
+  checkIdxSize,
+  checkMagic,
+  IDX_UBYTE_RANK1_MAGIC,
+  IDX_UBYTE_RANK3_MAGIC,
+  readIdxHeader,
+  u32,
+} from './idx.js';
 
-export interface MnistOptions {
+/**
+ * Error policy: under `'skip'`/`'warn'` an example whose label byte is out of range is dropped and
+ * counted (DecodeError, keyed `<imagesFile>:<index>`); read = yielded + skipped. A bad header, files
+ * that disagree with it or with each other, or a file ending early leave nothing to pair images and
+ * labels by: those raise under every policy.
+ */
+export interface MnistOptions extends ErrorPolicyOptions {
   /** Folder holding the four IDX files (plain or `.gz`). */
   path: string;
   /** `'train'` (default): `train-*-idx?-ubyte`, 60,000 examples; `'test'`: `t10k-*`, 10,000. */
@@ -87,19 +106,23 @@ export function mnist(options: MnistOptions): Stream<MnistExample> {
       STAGE,
     );
   }
-  return new Stream<MnistExample>((counters) => run(path, split, numEpochs, counters), { name: 'mnist' });
+  const policy = errorPolicyOption(STAGE, o);
+  return new Stream<MnistExample>((counters) => run(path, split, numEpochs, policy, counters), {
+    name: 'mnist',
+  });
 }
 
 async function* run(
   path: string,
   split: 'train' | 'test',
   numEpochs: number,
+  policy: ErrorPolicy,
   counters: StageCounters,
 ): AsyncGenerator<MnistExample> {
   try {
     counters.start();
     const layout = await openLayout(path, split);
-    for (let epoch = 0; epoch < numEpochs; epoch++) yield* epochOf(layout, counters);
+    for (let epoch = 0; epoch < numEpochs; epoch++) yield* epochOf(layout, policy, counters);
   } finally {
     counters.done = true;
   }
@@ -138,8 +161,8 @@ async function openLayout(path: string, split: 'train' | 'test'): Promise<Layout
       { file: images.file, offset: 4, stage: STAGE, parameter: 'path' },
     );
   }
-  checkSize(images.file, ih.fileSize, IMAGES_HEADER, count, rows * cols);
-  checkSize(labels.file, lh.fileSize, LABELS_HEADER, count, 1);
+  checkIdxSize(images.file, ih, IMAGES_HEADER, count, rows * cols, STAGE);
+  checkIdxSize(labels.file, lh, LABELS_HEADER, count, 1, STAGE);
   return { images, labels, count, rows, cols };
 }
 
@@ -158,40 +181,12 @@ async function resolve(path: string, name: string): Promise<Resolved | null> {
   return null;
 }
 
-/** Plain files: the size must be exactly header + count records, checked before any record is read. */
-function checkSize(
-  file: string,
-  size: number | undefined,
-  header: number,
-  count: number,
-  recordBytes: number,
-): void {
-  if (size === undefined) return;
-  const expected = header + count * recordBytes;
-  if (size < expected) {
-    throw new TruncatedRecordError(
-      `${STAGE}: Expected ${expected} bytes in ${JSON.stringify(file)} (a ${header}-byte header and ` +
-        `${count} records of ${recordBytes}) but the file has ${size}`,
-      {
-        file,
-        offset: size,
-        key: `${file}:${Math.floor((size - header) / recordBytes)}`,
-        stage: STAGE,
-        parameter: 'path',
-      },
-    );
-  }
-  if (size > expected) {
-    throw new DecodeError(
-      `${STAGE}: Expected ${expected} bytes in ${JSON.stringify(file)} (a ${header}-byte header and ` +
-        `${count} records of ${recordBytes}) but the file has ${size}: ${size - expected} bytes past the last record`,
-      { file, offset: expected, stage: STAGE, parameter: 'path' },
-    );
-  }
-}
-
 /** One pass: both readers pulled in lockstep, closed on completion, error or break. */
-async function* epochOf(layout: Layout, counters: StageCounters): AsyncGenerator<MnistExample> {
+async function* epochOf(
+  layout: Layout,
+  policy: ErrorPolicy,
+  counters: StageCounters,
+): AsyncGenerator<MnistExample> {
   const { images, labels, count, rows, cols } = layout;
   const imageBytes = rows * cols;
   // Images are copied out of the read chunk (784 bytes each) so a shuffle buffer keeping some of
@@ -235,12 +230,15 @@ async function* epochOf(layout: Layout, counters: StageCounters): AsyncGenerator
       if (label.done) throw endedEarly(labels.file, LABELS_HEADER, count, 1, index);
       const key = `${images.file}:${index}`;
       const digit = (label.value as KeyValue).value[0];
+      counters.read++;
       if (digit >= NUM_CLASSES) {
-        throw new DecodeError(
+        const err = new DecodeError(
           `${STAGE}: Expected a label in [0, ${NUM_CLASSES - 1}] for ${key} but ${JSON.stringify(labels.file)} ` +
             `has ${digit} at byte offset ${LABELS_HEADER + index}`,
           { file: labels.file, offset: LABELS_HEADER + index, key, stage: STAGE },
         );
+        handleElementError(policy, counters, err, key, STAGE);
+        continue;
       }
       counters.elementsIn++;
       counters.elementsOut++;

@@ -1,5 +1,18 @@
-import { DecodeError, InputError, invalidArgument } from '../core/errors.js';
+import {
+  type ErrorPolicy,
+  type ErrorPolicyOptions,
+  errorPolicyOption,
+  handleElementError,
+} from '../core/error-policy.js';
+import {
+  ArchiveError,
+  DecodeError,
+  InputError,
+  invalidArgument,
+  TooManyErrorsError,
+} from '../core/errors.js';
 import { randomSeed } from '../core/rng.js';
+import type { StageCounters } from '../core/stats.js';
 import { counted, type SeededStream, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption } from '../core/validate.js';
 import { stringInputProducer } from '../producers/string-input-producer.js';
@@ -20,7 +33,16 @@ export interface WebDatasetFieldContext {
  */
 export type WebDatasetDecoder = (ext: string, bytes: Uint8Array, context: WebDatasetFieldContext) => unknown;
 
-export interface WebDatasetOptions {
+/**
+ * Error policy: under `'skip'`/`'warn'` a bad sample (a member over `maxMemberBytes`, a field the
+ * decoder rejects, a repeated field, a key coming back non-adjacently) is dropped with all its
+ * members, counted under its error's class name as `<shard>#<key>`; a bad shard (missing,
+ * unreadable, corrupt or truncated tar or gzip) ends there, the sample it was building dropped, and
+ * counts as one skip (ArchiveError keyed `<shard>#<member>` or NotFoundError keyed `<shard>`), then
+ * the next shard is read. read = yielded + skipped. With `numEpochs: null`, two whole passes over
+ * the shards that yield nothing but skips raise TooManyErrorsError instead of spinning forever.
+ */
+export interface WebDatasetOptions extends ErrorPolicyOptions {
   /** Passes over the shard list (default 1); null streams forever. */
   numEpochs?: number | null;
   /** Reshuffle the shard order every epoch (default true). */
@@ -86,11 +108,12 @@ export function webDataset(
   }
   const decoder: WebDatasetDecoder | undefined =
     decode === true ? decodeWebDatasetField : decode === false ? undefined : decode;
+  const policy = errorPolicyOption(STAGE, opts);
   const list = [...shards];
-  const config: ShardConfig = { maxMemberBytes, decoder };
+  const config: ShardConfig = { maxMemberBytes, decoder, policy };
 
   const stream = new Stream<WebDatasetSample>(
-    (counters) => counted(allSamples(list, { numEpochs, shuffle, seed }, config), counters),
+    (counters) => counted(allSamples(list, { numEpochs, shuffle, seed }, config, counters), counters),
     { name: 'web_dataset' },
   );
   return Object.assign(stream, { seed });
@@ -158,53 +181,128 @@ export function decodeWebDatasetField(
 interface ShardConfig {
   maxMemberBytes: number;
   decoder: WebDatasetDecoder | undefined;
+  policy: ErrorPolicy;
 }
 
 async function* allSamples(
   shards: string[],
   producer: { numEpochs: number | undefined; shuffle: boolean; seed: number },
   config: ShardConfig,
+  counters: StageCounters,
 ): AsyncGenerator<WebDatasetSample> {
+  // Shard visits since a sample was last yielded: an endless stream whose every shard fails would
+  // otherwise spin without end under skip.
+  let barren = 0;
   for await (const shard of stringInputProducer(shards, producer)) {
-    yield* shardSamples(shard, config);
+    const skippedBefore = counters.skipped;
+    let yielded = false;
+    for await (const sample of shardSamples(shard, config, counters)) {
+      yielded = true;
+      yield sample;
+    }
+    barren = yielded ? 0 : barren + 1;
+    if (producer.numEpochs === undefined && barren >= 2 * shards.length && counters.skipped > skippedBefore) {
+      throw new TooManyErrorsError(
+        `${STAGE}: Expected samples from ${shards.length} shard(s) read forever (numEpochs: null) but ` +
+          `${barren} shard reads in a row gave none, only skips (${counters.skipped} in all): every shard fails`,
+        { stage: STAGE, parameter: 'onError', file: shard },
+      );
+    }
   }
 }
 
 /**
  * The samples of one shard. Keys of the samples already emitted from this shard are remembered (one
  * string per sample, forgotten at the shard's end) to reject a key that comes back non-adjacently.
+ * Counts every sample tried and applies the policy to bad samples and a bad shard.
  */
-async function* shardSamples(shard: string, config: ShardConfig): AsyncGenerator<WebDatasetSample> {
+async function* shardSamples(
+  shard: string,
+  config: ShardConfig,
+  counters: StageCounters,
+): AsyncGenerator<WebDatasetSample> {
+  const { policy } = config;
   const seen = new Set<string>();
   let current: WebDatasetSample | null = null;
-  for await (const entry of tarEntries(shard)) {
-    const split = splitMemberName(entry.name);
-    if (!split) continue;
-    const { key, field } = split;
-    if (current && current.__key__ !== key) {
-      yield current;
-      current = null;
-    }
-    if (!current) {
-      if (seen.has(key)) {
-        throw new DecodeError(
-          `${STAGE}: Expected the members of sample ${JSON.stringify(key)} to be adjacent in shard ${JSON.stringify(shard)} but ${JSON.stringify(entry.name)} comes after other samples`,
-          { file: shard, key, stage: STAGE },
-        );
+  // The key of a sample being dropped: its remaining members are passed over unread.
+  let dropping: string | null = null;
+  const dropSample = (err: unknown, key: string): void => {
+    counters.read++;
+    handleElementError(policy, counters, err, `${shard}#${key}`, STAGE);
+    current = null;
+    dropping = key;
+  };
+  const entries = tarEntries(shard)[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let r: IteratorResult<TarEntry>;
+      try {
+        r = await entries.next();
+      } catch (err) {
+        // The shard cannot go on: count it once (the sample being built goes with it).
+        counters.read++;
+        handleElementError(policy, counters, err, (err as InputError).key ?? shard, STAGE);
+        return;
       }
-      seen.add(key);
-      current = { __key__: key, __shard__: shard };
+      if (r.done) break;
+      const entry = r.value;
+      const split = splitMemberName(entry.name);
+      if (!split) continue;
+      const { key, field } = split;
+      if (key === dropping) continue;
+      dropping = null;
+      if (current && current.__key__ !== key) {
+        counters.read++;
+        yield current;
+        current = null;
+      }
+      if (!current) {
+        if (seen.has(key)) {
+          dropSample(
+            new DecodeError(
+              `${STAGE}: Expected the members of sample ${JSON.stringify(key)} to be adjacent in shard ${JSON.stringify(shard)} but ${JSON.stringify(entry.name)} comes after other samples`,
+              { file: shard, key, stage: STAGE },
+            ),
+            key,
+          );
+          continue;
+        }
+        seen.add(key);
+        current = { __key__: key, __shard__: shard };
+      }
+      if (RESERVED.has(field) || Object.hasOwn(current, field)) {
+        dropSample(
+          new DecodeError(
+            `${STAGE}: Expected one member per field in sample ${JSON.stringify(key)} of shard ${JSON.stringify(shard)} but ${JSON.stringify(entry.name)} repeats or reserves field '${field}'`,
+            { file: shard, key, stage: STAGE },
+          ),
+          key,
+        );
+        continue;
+      }
+      let value: unknown;
+      try {
+        const bytes = await readMember(entry, shard, key, config.maxMemberBytes);
+        value = config.decoder ? await runDecoder(config.decoder, field, bytes, key, shard) : bytes;
+      } catch (err) {
+        if (err instanceof ArchiveError) {
+          // The shard broke while this member was read: as above, one skip for the rest of it.
+          counters.read++;
+          handleElementError(policy, counters, err, err.key ?? shard, STAGE);
+          return;
+        }
+        dropSample(err, key);
+        continue;
+      }
+      current[field] = value;
     }
-    if (RESERVED.has(field) || Object.hasOwn(current, field)) {
-      throw new DecodeError(
-        `${STAGE}: Expected one member per field in sample ${JSON.stringify(key)} of shard ${JSON.stringify(shard)} but ${JSON.stringify(entry.name)} repeats or reserves field '${field}'`,
-        { file: shard, key, stage: STAGE },
-      );
+    if (current) {
+      counters.read++;
+      yield current;
     }
-    const bytes = await readMember(entry, shard, key, config.maxMemberBytes);
-    current[field] = config.decoder ? await runDecoder(config.decoder, field, bytes, key, shard) : bytes;
+  } finally {
+    await entries.return?.();
   }
-  if (current) yield current;
 }
 
 async function readMember(entry: TarEntry, shard: string, key: string, max: number): Promise<Uint8Array> {

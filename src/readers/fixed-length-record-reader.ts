@@ -1,7 +1,19 @@
-import { createReadStream } from 'node:fs';
+import type { ReadStream } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { createGunzip, createInflate } from 'node:zlib';
-import { DecodeError, InputError, invalidArgument, TruncatedRecordError } from '../core/errors.js';
+import {
+  type ErrorPolicy,
+  type ErrorPolicyOptions,
+  errorPolicyOption,
+  handleElementError,
+} from '../core/error-policy.js';
+import {
+  DecodeError,
+  InputError,
+  InvalidArgumentError,
+  invalidArgument,
+  TruncatedRecordError,
+} from '../core/errors.js';
 import type { StageCounters } from '../core/stats.js';
 import { returnsUpstreamFirst, type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
@@ -10,7 +22,15 @@ import { tarEntryChunks } from '../sources/tar-entries.js';
 import { fileError } from './file-errors.js';
 import type { KeyValue } from './whole-file-reader.js';
 
-export interface FixedLengthRecordReaderOptions {
+/**
+ * Error policy (`onError`, `maxErrors`, `warn`): under `'skip'`/`'warn'` a bad *file* (missing,
+ * unreadable, a directory, corrupt or truncated compressed data, a file that shrank while being read,
+ * a bad archive entry) is skipped with whatever records it had left, counted once under its error's
+ * class name with the file name as key, and reading goes on with the next file; a truncated record
+ * (a body not ending on a record boundary) is skipped alone, keyed `<file>:<index>`. `counters.read`
+ * counts every record tried and every bad file, so read = yielded + skipped.
+ */
+export interface FixedLengthRecordReaderOptions extends ErrorPolicyOptions {
   /** Bytes per record (required, > 0). */
   recordBytes: number;
   /** Bytes to skip at the start of each file (after decompression). */
@@ -22,9 +42,11 @@ export interface FixedLengthRecordReaderOptions {
   /** The files are compressed as a whole with gzip or zlib. */
   encoding?: 'gzip' | 'zlib';
   /**
-   * A file whose body does not end on a record boundary: `'error'` (default) raises a
-   * TruncatedRecordError naming the file and offset; `'skip'` drops the partial record and counts it
-   * in the stage's `skipped` stat. (TF1's reader drops it silently; tf.data raises.)
+   * The policy for truncated records only, overriding `onError` for them: a file whose body does not
+   * end on a record boundary raises a TruncatedRecordError naming the file and offset under
+   * `'error'`; `'skip'` (≡ `onError: 'skip'` for truncated records) drops the partial record and
+   * counts it (reason TruncatedRecordError). Unset: `onError` decides. (TF1's reader drops it
+   * silently; tf.data raises.)
    */
   onTruncated?: 'error' | 'skip';
   /** Bytes read per I/O call (default 1 MiB). Two chunks per open file are held (double buffering). */
@@ -43,7 +65,10 @@ interface Layout {
   footerBytes: number;
   hopBytes: number;
   encoding: 'gzip' | 'zlib' | undefined;
-  skipTruncated: boolean;
+  /** The policy for bad files. */
+  policy: ErrorPolicy;
+  /** The policy for truncated records (onTruncated over onError). */
+  truncated: ErrorPolicy;
   chunkBytes: number;
   copy: boolean;
 }
@@ -76,6 +101,18 @@ function validate(options: FixedLengthRecordReaderOptions): Layout {
   const o = objectOption(STAGE, 'options', options) as Partial<FixedLengthRecordReaderOptions>;
   const recordBytes = integerOption(STAGE, 'recordBytes', o.recordBytes, { min: 1 });
   const hop = integerOption(STAGE, 'hopBytes', o.hopBytes, { min: 0, defaultValue: 0 });
+  const policy = errorPolicyOption(STAGE, o);
+  const onTruncated =
+    o.onTruncated === undefined
+      ? undefined
+      : oneOfOption(STAGE, 'onTruncated', o.onTruncated, ['error', 'skip'] as const);
+  const truncated: ErrorPolicy =
+    onTruncated === undefined
+      ? policy
+      : {
+          ...policy,
+          onError: onTruncated === 'error' ? 'raise' : policy.onError === 'warn' ? 'warn' : 'skip',
+        };
   return {
     recordBytes,
     headerBytes: integerOption(STAGE, 'headerBytes', o.headerBytes, { min: 0, defaultValue: 0 }),
@@ -85,8 +122,8 @@ function validate(options: FixedLengthRecordReaderOptions): Layout {
       o.encoding === undefined
         ? undefined
         : oneOfOption(STAGE, 'encoding', o.encoding, ['gzip', 'zlib'] as const),
-    skipTruncated:
-      oneOfOption(STAGE, 'onTruncated', o.onTruncated, ['error', 'skip'] as const, 'error') === 'skip',
+    policy,
+    truncated,
     chunkBytes: integerOption(STAGE, 'chunkBytes', o.chunkBytes, { min: 1, defaultValue: 1 << 20 }),
     copy: booleanOption(STAGE, 'copy', o.copy, false),
   };
@@ -102,7 +139,21 @@ async function* readAll(
       counters.start();
       const r = await files.next();
       if (r.done) break;
-      yield* readFile(r.value, layout, counters);
+      const file = r.value;
+      let truncated: TruncatedRecordError | null;
+      try {
+        truncated = yield* readFile(file, layout, counters);
+      } catch (err) {
+        // A bad option shows on the first such file but is no property of the file: never skipped.
+        if (err instanceof InvalidArgumentError) throw err;
+        counters.read++;
+        handleElementError(layout.policy, counters, err, file, STAGE);
+        continue;
+      }
+      if (truncated) {
+        counters.read++;
+        handleElementError(layout.truncated, counters, truncated, truncated.key, STAGE);
+      }
     }
   } finally {
     counters.done = true;
@@ -110,7 +161,10 @@ async function* readAll(
   }
 }
 
-function readFile(file: string, layout: Layout, counters: StageCounters): AsyncGenerator<KeyValue> {
+/** A file's records; returns the truncated record at its end, if any (the caller applies the policy). */
+type FileRecords = AsyncGenerator<KeyValue, TruncatedRecordError | null>;
+
+function readFile(file: string, layout: Layout, counters: StageCounters): FileRecords {
   const inArchive = splitArchiveName(file);
   if (inArchive) {
     if (layout.encoding) {
@@ -130,17 +184,9 @@ function readFile(file: string, layout: Layout, counters: StageCounters): AsyncG
   return layout.encoding ? readCompressed(file, layout, counters) : readPlain(file, layout, counters);
 }
 
-/**
- * Plain files: the size taken when the file is opened fixes the records (a file that grows while it
- * is read is read as it was). Each positional read starts exactly at a record and covers whole
- * records, so records never straddle two buffers and every value is a view (no copy); the footer is
- * never read. Overlapping windows (hop < record) re-read the overlap, a few bytes per chunk.
- */
-async function* readPlain(file: string, layout: Layout, counters: StageCounters): AsyncGenerator<KeyValue> {
-  const { recordBytes: R, footerBytes: F, hopBytes: H, headerBytes } = layout;
-  const recordsPerRead = Math.max(1, Math.floor(layout.chunkBytes / H));
+/** Opens `file` for reading and takes its size: the size the file is read at, whatever happens to it later. */
+async function openSized(file: string): Promise<{ handle: FileHandle; size: number }> {
   let handle: FileHandle;
-  let size: number;
   try {
     handle = await open(file, 'r');
   } catch (err) {
@@ -150,11 +196,33 @@ async function* readPlain(file: string, layout: Layout, counters: StageCounters)
     const st = await handle.stat();
     // Linux opens a directory for reading; it would only fail at the first read, if any.
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    size = st.size;
+    return { handle, size: st.size };
   } catch (err) {
     await handle.close();
     throw fileError(STAGE, file, err);
   }
+}
+
+/** A file that ended before the size it had when opened: it was truncated while being read. */
+function shrank(file: string, size: number, endedAt: number, key: string): TruncatedRecordError {
+  return new TruncatedRecordError(
+    `${STAGE}: Expected ${size} bytes in ${JSON.stringify(file)} (its size when opened) but it ended at byte ` +
+      `offset ${endedAt}: the file shrank while being read`,
+    { file, offset: endedAt, key, stage: STAGE },
+  );
+}
+
+/**
+ * Plain files: the size taken when the file is opened fixes the records (a file that grows while it
+ * is read is read as it was; one that shrinks is an error naming where it ended). Each positional
+ * read starts exactly at a record and covers whole records, so records never straddle two buffers
+ * and every value is a view (no copy); the footer is never read. Overlapping windows (hop < record)
+ * re-read the overlap, a few bytes per chunk.
+ */
+async function* readPlain(file: string, layout: Layout, counters: StageCounters): FileRecords {
+  const { recordBytes: R, footerBytes: F, hopBytes: H, headerBytes } = layout;
+  const recordsPerRead = Math.max(1, Math.floor(layout.chunkBytes / H));
+  const { handle, size } = await openSized(file);
   const body = size - headerBytes - F;
   const count = body >= R ? Math.floor((body - R) / H) + 1 : 0;
   // Double buffering: the read of the next chunk is in flight while this chunk's records are
@@ -169,13 +237,7 @@ async function* readPlain(file: string, layout: Layout, counters: StageCounters)
     } catch (err) {
       throw fileError(STAGE, file, err);
     }
-    if (bytesRead < buf.length) {
-      throw new TruncatedRecordError(
-        `${STAGE}: Expected ${buf.length} bytes at byte offset ${position} of ${JSON.stringify(file)} but the file ended ` +
-          `after ${bytesRead} (it shrank while being read)`,
-        { file, offset: position + bytesRead, key: `${file}:${first}`, stage: STAGE },
-      );
-    }
+    if (bytesRead < buf.length) throw shrank(file, size, position + bytesRead, `${file}:${first}`);
     return { buf, n };
   };
   let pending: ReturnType<typeof readAt> | null = null;
@@ -188,6 +250,7 @@ async function* readPlain(file: string, layout: Layout, counters: StageCounters)
       const { buf, n } = await current;
       if (first + n < count) pending = readAt(first + n);
       for (let k = 0, o = 0; k < n; k++, o += H) {
+        counters.read++;
         counters.elementsIn++;
         counters.elementsOut++;
         const value = layout.copy ? buf.slice(o, o + R) : buf.subarray(o, o + R);
@@ -195,7 +258,7 @@ async function* readPlain(file: string, layout: Layout, counters: StageCounters)
       }
       first += n;
     }
-    checkTail(file, size, count, layout, counters);
+    return truncatedTail(file, size, count, layout);
   } finally {
     if (pending) await (pending as Promise<unknown>).catch(() => undefined);
     await handle.close();
@@ -212,40 +275,79 @@ async function readFully(handle: FileHandle, buf: Uint8Array, position: number):
   return total;
 }
 
-/** Compressed files: the file streams through zlib into `readStreamed`. */
-async function* readCompressed(
-  file: string,
-  layout: Layout,
-  counters: StageCounters,
-): AsyncGenerator<KeyValue> {
-  const raw = createReadStream(file, { highWaterMark: layout.chunkBytes });
+/**
+ * Compressed files: the file (up to its size when opened) streams through zlib into
+ * `readStreamed`. Pulled, not pushed: zlib inflates only as records are consumed, so a small file
+ * that inflates to gigabytes (a gzip bomb) costs no more memory than a few chunks.
+ */
+async function* readCompressed(file: string, layout: Layout, counters: StageCounters): FileRecords {
+  const { handle, size } = await openSized(file);
   const inflater = layout.encoding === 'gzip' ? createGunzip() : createInflate();
-  let openError: unknown = null;
-  raw.on('error', (err) => {
-    openError = err;
-    inflater.destroy(err);
-  });
-  raw.pipe(inflater);
-  try {
-    yield* readStreamed(file, inflater as AsyncIterable<Buffer>, layout, counters, (err, total) => {
-      if (openError) return fileError(STAGE, file, openError);
-      return new DecodeError(
-        `${STAGE}: Expected ${layout.encoding} data in ${JSON.stringify(file)} but decompression failed after ${total} bytes: ${(err as Error).message}`,
-        { file, offset: total, stage: STAGE, parameter: 'encoding', cause: err },
-      );
+  let raw: ReadStream | null = null;
+  let rawError: unknown = null;
+  let rawEnded = false;
+  if (size === 0) {
+    await handle.close();
+    inflater.end(); // zlib reports the empty input
+  } else {
+    raw = handle.createReadStream({ start: 0, end: size - 1, highWaterMark: layout.chunkBytes });
+    raw.on('error', (err) => {
+      rawError = err;
+      inflater.destroy(err);
     });
+    raw.on('end', () => {
+      rawEnded = true;
+    });
+    raw.pipe(inflater);
+  }
+  const compressedAt = () => raw?.bytesRead ?? 0;
+  try {
+    const truncated = yield* readStreamed(
+      file,
+      inflater as AsyncIterable<Buffer>,
+      layout,
+      counters,
+      (err, total) => {
+        if (rawError) return fileError(STAGE, file, rawError);
+        if (rawEnded && compressedAt() < size) return shrank(file, size, compressedAt(), file);
+        return new DecodeError(
+          `${STAGE}: Expected ${layout.encoding} data in ${JSON.stringify(file)} but decompression failed at byte ` +
+            `offset ${total} of the decompressed data (${compressedAt()} of the file's ${size} bytes read): ` +
+            (err as Error).message,
+          { file, offset: total, stage: STAGE, parameter: 'encoding', cause: err },
+        );
+      },
+    );
+    // A file cut to whole compressed members by a shrink decompresses cleanly: the size tells.
+    if (raw && rawEnded && compressedAt() < size) throw shrank(file, size, compressedAt(), file);
+    // zlib stops at the end of its stream, leaving what follows unread (a second stream of a
+    // concatenated file, garbage): bytes no record came from.
+    const consumed = inflater.bytesWritten;
+    if (consumed < size) {
+      throw new DecodeError(
+        `${STAGE}: Expected ${layout.encoding} data up to the end of ${JSON.stringify(file)} (${size} bytes) but ` +
+          `the compressed stream ends at byte offset ${consumed} of the file: the ${size - consumed} bytes after ` +
+          'it hold no records (a second concatenated stream, or garbage)',
+        { file, offset: consumed, stage: STAGE, parameter: 'encoding' },
+      );
+    }
+    return truncated;
   } finally {
     inflater.destroy();
-    raw.destroy();
-    // The descriptor closes asynchronously; a cancelled run must not return with it still open.
-    if (!raw.closed) await new Promise<void>((resolve) => raw.once('close', () => resolve()));
+    if (raw) {
+      raw.destroy();
+      // The descriptor closes asynchronously; a cancelled run must not return with it still open.
+      const r = raw;
+      if (!r.closed) await new Promise<void>((resolve) => r.once('close', () => resolve()));
+    }
   }
 }
 
 /**
  * Records from any stream of chunks (decompressed data, an archive entry); bytes of a record cut by
  * a chunk boundary are carried into the next chunk (one small copy per chunk). `fail` turns an
- * error of the chunk source that is not already an InputError into one.
+ * error of the chunk source that is not already an InputError into one. Holds at most one record
+ * plus one chunk, whatever the stream's length.
  */
 async function* readStreamed(
   file: string,
@@ -253,7 +355,7 @@ async function* readStreamed(
   layout: Layout,
   counters: StageCounters,
   fail: (err: unknown, total: number) => unknown,
-): AsyncGenerator<KeyValue> {
+): FileRecords {
   const { recordBytes: R, footerBytes: F, hopBytes: H } = layout;
   const window = R + F;
   let skip = layout.headerBytes;
@@ -292,6 +394,7 @@ async function* readStreamed(
       partsLength = 0;
       let o = 0;
       for (; o + window <= data.length; o += H) {
+        counters.read++;
         counters.elementsIn++;
         counters.elementsOut++;
         const value = layout.copy ? data.slice(o, o + R) : data.subarray(o, o + R);
@@ -306,23 +409,23 @@ async function* readStreamed(
     if (err instanceof InputError) throw err;
     throw fail(err, total);
   }
-  checkTail(file, total, index, layout, counters);
+  return truncatedTail(file, total, index, layout);
 }
 
 /**
  * A well-formed file is header + records (every `hop` bytes, the last one whole) + footer, with at
- * most a hop gap after the last record. Anything else ends in a partial record: raise or count it.
+ * most a hop gap after the last record. Anything else ends in a partial record: returned as a
+ * TruncatedRecordError for the caller's policy (null for a well-formed file).
  */
-function checkTail(
+function truncatedTail(
   file: string,
   fileBytes: number,
   count: number,
   layout: Layout,
-  counters: StageCounters,
-): void {
+): TruncatedRecordError | null {
   const { recordBytes: R, footerBytes: F, hopBytes: H, headerBytes } = layout;
   const body = fileBytes - headerBytes - F;
-  if (fileBytes === 0 && headerBytes + F === 0) return;
+  if (fileBytes === 0 && headerBytes + F === 0) return null;
   let problem: string | null = null;
   let offset: number;
   if (body < 0) {
@@ -340,12 +443,8 @@ function checkTail(
         `expected recordBytes = ${R} bytes but only ${actual} remain before the ${F}-byte footer`;
     }
   }
-  if (problem === null) return;
-  if (layout.skipTruncated) {
-    counters.skipped++;
-    return;
-  }
-  throw new TruncatedRecordError(problem, {
+  if (problem === null) return null;
+  return new TruncatedRecordError(problem, {
     file,
     offset,
     key: `${file}:${count}`,

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { type ErrorPolicyOptions, errorPolicyOption, handleElementError } from '../core/error-policy.js';
 import { type Source, Stream } from '../core/stream.js';
+import { objectOption } from '../core/validate.js';
 import { splitArchiveName } from '../sources/archive-name.js';
 import { tarEntryChunks } from '../sources/tar-entries.js';
 import { fileError } from './file-errors.js';
@@ -10,44 +12,63 @@ export interface KeyValue {
   value: Uint8Array;
 }
 
+/**
+ * Error policy: under `'skip'`/`'warn'` a file that cannot be read (missing, unreadable, a
+ * directory, an `<archive>#<entry>` whose archive is bad or has no such entry) is skipped, counted
+ * under its error's class name with the filename as key, and reading goes on with the next file.
+ */
+export type WholeFileReaderOptions = ErrorPolicyOptions;
+
 const STAGE = 'wholeFileReader';
 
 /**
  * TF's `WholeFileReader`: one record per file, key = the filename as given, value = its bytes. A name
  * `<archive>#<entry>` (archive ending in .tar, .tgz or .tar.gz) reads that entry of the archive.
+ * Every file tried counts in `read`, so read = yielded + skipped.
  */
-export function wholeFileReader(filenames: Source<string>): Stream<KeyValue> {
+export function wholeFileReader(
+  filenames: Source<string>,
+  options: WholeFileReaderOptions = {},
+): Stream<KeyValue> {
+  const policy = errorPolicyOption(STAGE, objectOption(STAGE, 'options', options) as ErrorPolicyOptions);
   const upstream = Stream.from(filenames, 'filenames', { stage: STAGE, parameter: 'filenames' });
   return new Stream<KeyValue>(
     (counters) => {
       const files = upstream[Symbol.asyncIterator]();
       let done = false;
+      const close = async (): Promise<void> => {
+        done = counters.done = true;
+        await files.return?.();
+      };
       return {
         async next(): Promise<IteratorResult<KeyValue>> {
-          if (done) return { value: undefined, done: true };
-          counters.start();
-          const r = await files.next();
-          if (r.done) {
-            done = counters.done = true;
-            return { value: undefined, done: true };
-          }
-          const file = r.value;
-          try {
-            const value = await readWhole(file);
-            counters.elementsIn++;
-            counters.elementsOut++;
-            return { value: { key: file, value }, done: false };
-          } catch (err) {
-            done = counters.done = true;
-            await files.return?.();
-            throw fileError(STAGE, file, err);
+          for (;;) {
+            if (done) return { value: undefined, done: true };
+            counters.start();
+            const r = await files.next();
+            if (r.done) {
+              done = counters.done = true;
+              return { value: undefined, done: true };
+            }
+            const file = r.value;
+            counters.read++;
+            try {
+              const value = await readWholeFile(file, STAGE);
+              counters.elementsIn++;
+              counters.elementsOut++;
+              return { value: { key: file, value }, done: false };
+            } catch (err) {
+              try {
+                handleElementError(policy, counters, err, file, STAGE);
+              } catch (raised) {
+                await close();
+                throw raised;
+              }
+            }
           }
         },
         async return(): Promise<IteratorResult<KeyValue>> {
-          if (!done) {
-            done = counters.done = true;
-            await files.return?.();
-          }
+          if (!done) await close();
           return { value: undefined, done: true };
         },
       };
@@ -56,21 +77,29 @@ export function wholeFileReader(filenames: Source<string>): Stream<KeyValue> {
   );
 }
 
-/** A file's bytes, or an archive entry's (streamed from the archive and joined; nothing extracted). */
-async function readWhole(file: string): Promise<Uint8Array> {
-  const inArchive = splitArchiveName(file);
-  if (!inArchive) return new Uint8Array(await readFile(file));
-  const parts: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of tarEntryChunks(inArchive.archive, inArchive.entry, { stage: STAGE })) {
-    parts.push(chunk);
-    length += chunk.length;
+/**
+ * A file's bytes, or an archive entry's (streamed from the archive and joined; nothing extracted).
+ * Failures are typed: NotFoundError (missing, unreadable, a directory, no such entry) naming the file,
+ * ArchiveError for a bad archive.
+ */
+export async function readWholeFile(file: string, stage: string): Promise<Uint8Array> {
+  try {
+    const inArchive = splitArchiveName(file);
+    if (!inArchive) return new Uint8Array(await readFile(file));
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    for await (const chunk of tarEntryChunks(inArchive.archive, inArchive.entry, { stage })) {
+      parts.push(chunk);
+      length += chunk.length;
+    }
+    const value = new Uint8Array(length);
+    let o = 0;
+    for (const p of parts) {
+      value.set(p, o);
+      o += p.length;
+    }
+    return value;
+  } catch (err) {
+    throw fileError(stage, file, err);
   }
-  const value = new Uint8Array(length);
-  let o = 0;
-  for (const p of parts) {
-    value.set(p, o);
-    o += p.length;
-  }
-  return value;
 }

@@ -4,21 +4,35 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar, { type Header } from 'tar-stream';
-import { InputError, invalidArgument, NotFoundError } from '../core/errors.js';
+import { ArchiveError, InputError, invalidArgument, NotFoundError } from '../core/errors.js';
 
 /**
  * Safe `.tar` / `.tar.gz` extraction: every entry must land inside the destination folder.
  *
- * Refused (an `InputError` with `file` = the archive and `key` = the entry name):
+ * Refused (an `ArchiveError` with `file` = the archive and `key` = the entry name):
  * - names that are absolute or contain a `..` segment;
  * - symlinks and hard links whose target resolves outside the folder;
  * - any write whose parent folder, once symlinks are resolved on disk, lies outside the folder
  *   (so a symlink cannot be used as a tunnel, however it was made);
  * - character/block devices, fifos and other special entries.
- * Gzip is detected from the file's magic bytes, not its name.
+ * Gzip is detected from the file's magic bytes, not its name. A corrupt or truncated archive is an
+ * ArchiveError naming the entry being written, if any; a missing one a NotFoundError. There is no
+ * skip policy: an extraction stops at the first bad entry (what was written before it stays).
  */
 
 const STAGE = 'extractTar';
+
+/** File-system error codes that say the destination, not the archive, is at fault. */
+const DESTINATION_FAULTS = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EACCES',
+  'EPERM',
+  'EMFILE',
+  'ENFILE',
+  'EIO',
+]);
 
 export interface ExtractResult {
   /** The folder the archive was extracted into. */
@@ -51,17 +65,33 @@ export async function extractTar(archive: string, dir: string): Promise<ExtractR
       current = undefined;
     }
     await piping;
-  } catch (error) {
+  } catch (caught) {
     source.destroy();
     extract.destroy();
-    if (error instanceof InputError) throw error;
+    if (caught instanceof InputError) throw caught;
+    // An entry's body fails as "destroyed" when the archive broke under it: the pipeline has the cause.
+    const error =
+      (caught as { code?: string })?.code === 'STREAM_DESTROYED'
+        ? await piping.then(
+            () => caught,
+            (e: unknown) => e ?? caught,
+          )
+        : caught;
     const what = current === undefined ? '' : ` at entry ${JSON.stringify(current)}`;
-    throw new InputError(`${STAGE}: cannot extract ${archive}${what}: ${(error as Error).message}`, {
-      file: archive,
-      key: current,
-      stage: STAGE,
-      cause: error,
-    });
+    // The destination full, read-only or not writable is no fault of the archive; anything else
+    // (corrupt data, an entry clashing with another) is.
+    const ErrorClass = DESTINATION_FAULTS.has((error as NodeJS.ErrnoException)?.code ?? '')
+      ? InputError
+      : ArchiveError;
+    throw new ErrorClass(
+      `${STAGE}: cannot extract ${archive}${what}: ${(error as Error)?.message ?? String(error)}`,
+      {
+        file: archive,
+        key: current,
+        stage: STAGE,
+        cause: error,
+      },
+    );
   }
   return { dir: root, entries };
 }
@@ -86,8 +116,8 @@ async function isGzip(archive: string): Promise<boolean> {
   }
 }
 
-function refuse(archive: string, name: string, why: string): InputError {
-  return new InputError(`${STAGE}: refusing entry ${JSON.stringify(name)} in ${archive}: ${why}`, {
+function refuse(archive: string, name: string, why: string): ArchiveError {
+  return new ArchiveError(`${STAGE}: refusing entry ${JSON.stringify(name)} in ${archive}: ${why}`, {
     file: archive,
     key: name,
     stage: STAGE,

@@ -4,16 +4,23 @@ import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 
-type TarSource = AsyncIterable<Buffer> & {
-  header: { name: string; size?: number; type?: string | null };
-  resume(): unknown;
-};
-
-import { DecodeError, InputError, invalidArgument, NotFoundError } from '../core/errors.js';
-import { counted, Stream } from '../core/stream.js';
+import {
+  type ErrorPolicy,
+  type ErrorPolicyOptions,
+  errorPolicyOption,
+  handleElementError,
+} from '../core/error-policy.js';
+import { ArchiveError, InputError, invalidArgument, NotFoundError } from '../core/errors.js';
+import type { StageCounters } from '../core/stats.js';
+import { Stream } from '../core/stream.js';
 import { integerOption, objectOption } from '../core/validate.js';
 import { fileError } from '../readers/file-errors.js';
 import { globMatcher } from './glob.js';
+
+type TarSource = AsyncIterable<Buffer> & {
+  header: { name: string; size?: number; type?: string | null; byteOffset?: number };
+  resume(): unknown;
+};
 
 /** A regular file inside a tar archive. */
 export interface TarEntry {
@@ -28,7 +35,15 @@ export interface TarEntry {
   chunks: AsyncIterable<Uint8Array>;
 }
 
-export interface TarEntriesOptions {
+/**
+ * Error policy: tar has no resynchronisation point, so once a header, an entry's data or the gzip
+ * stream is bad nothing after it can be trusted. Under `'skip'`/`'warn'` the archive therefore ends
+ * there, counted as one skip (reason ArchiveError, or NotFoundError for a missing archive) keyed
+ * `<archive>#<entry>` when the failure lies inside an entry, else `<archive>`; the entries before it
+ * were delivered. An entry whose bytes a consumer is reading when the failure is found still raises
+ * in that consumer's loop over `chunks` (its bytes are incomplete); the next pull applies the policy.
+ */
+export interface TarEntriesOptions extends ErrorPolicyOptions {
   /** Glob(s) over entry paths (`*`, `**`, `?`, `{a,b}`); unset: every regular file. */
   pattern?: string | string[];
   /** Bytes read from the archive file per I/O call (default 1 MiB). */
@@ -54,20 +69,53 @@ export function tarEntries(archive: string, options: TarEntriesOptions = {}): St
     throw invalidArgument('archive', 'an archive path (a non-empty string)', archive, STAGE);
   }
   const o = objectOption(STAGE, 'options', options) as TarEntriesOptions;
+  const policy = errorPolicyOption(STAGE, o);
   const scan: ScanOptions = {
     stage: STAGE,
     chunkBytes: integerOption(STAGE, 'chunkBytes', o.chunkBytes, { min: 1, defaultValue: DEFAULT_CHUNK }),
     match: globMatcher(o.pattern, STAGE),
   };
-  return new Stream<TarEntry>((counters) => counted(scanTar(archive, scan), counters), {
+  return new Stream<TarEntry>((counters) => underPolicy(archive, scanTar(archive, scan), policy, counters), {
     name: 'tar_entries',
   });
 }
 
+/** Counts entries (read = yielded + skipped) and applies the policy to a failing archive: one skip, the end. */
+async function* underPolicy(
+  archive: string,
+  entries: AsyncGenerator<TarEntry>,
+  policy: ErrorPolicy,
+  counters: StageCounters,
+): AsyncGenerator<TarEntry> {
+  try {
+    for (;;) {
+      counters.start();
+      let r: IteratorResult<TarEntry>;
+      try {
+        r = await entries.next();
+      } catch (err) {
+        counters.read++;
+        handleElementError(policy, counters, err, (err as InputError).key ?? archive, STAGE);
+        return;
+      }
+      if (r.done) return;
+      counters.read++;
+      counters.elementsIn++;
+      counters.elementsOut++;
+      yield r.value;
+    }
+  } finally {
+    counters.done = true;
+    await entries.return(undefined);
+  }
+}
+
 /**
  * Reads the archive once, yielding the matching regular files. Errors: a missing or unreadable
- * archive is a NotFoundError; a corrupt or truncated one a DecodeError naming the archive and the
- * byte offset of the archive file read so far.
+ * archive is a NotFoundError; a corrupt or truncated one (bad header or checksum, data ending inside
+ * an entry or before the end-of-archive marker, bad or truncated gzip) an ArchiveError naming the
+ * archive, the entry (`key` = `<archive>#<entry>` when inside one) and the byte offset in the tar
+ * data (decompressed), plus how much of a gzipped file was read.
  */
 export async function* scanTar(archive: string, scan: ScanOptions): AsyncGenerator<TarEntry> {
   const { stage } = scan;
@@ -79,6 +127,8 @@ export async function* scanTar(archive: string, scan: ScanOptions): AsyncGenerat
     throw fileError(stage, archive, err);
   }
   try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     const magic = new Uint8Array(2);
     const { bytesRead } = await handle.read(magic, 0, 2, 0);
     gzip = bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
@@ -93,19 +143,54 @@ export async function* scanTar(archive: string, scan: ScanOptions): AsyncGenerat
     if (err && failure === null) failure = err;
   };
   const sink = extract as unknown as NodeJS.WritableStream;
-  if (gzip) pipeline(raw, createGunzip({ chunkSize: Math.min(scan.chunkBytes, 1 << 16) }), sink, done);
+  const gunzip = gzip ? createGunzip({ chunkSize: Math.min(scan.chunkBytes, 1 << 16) }) : null;
+  if (gunzip) pipeline(raw, gunzip, sink, done);
   else pipeline(raw, sink, done);
-  const corrupt = (err: unknown): InputError => {
+  // Bytes of tar data handed to the parser (decompressed), for offsets in errors. Listening does not
+  // change the flow: pipe pauses the source for every listener.
+  let tarBytes = 0;
+  (gunzip ?? raw).on('data', (c: Buffer) => {
+    tarBytes += c.length;
+  });
+  // The last header seen: where its data starts and where its padded data ends (the next header).
+  let last: { name: string; dataStart: number; end: number } | null = null;
+  let offsetsExact = true;
+  const corrupt = (err: unknown, why?: string): InputError => {
     if (err instanceof InputError) return err;
     const code = (err as NodeJS.ErrnoException)?.code;
     if (code && !code.startsWith('Z_') && code !== 'ERR_STREAM_PREMATURE_CLOSE') {
       return fileError(stage, archive, err);
     }
-    const offset = raw.bytesRead;
-    return new DecodeError(
-      `${stage}: Expected a ${gzip ? 'gzipped ' : ''}tar archive in ${JSON.stringify(archive)} but it is corrupt ` +
-        `or truncated at byte offset ${offset} of the file: ${(err as Error)?.message ?? String(err)}`,
-      { file: archive, offset, stage, parameter: 'archive', cause: err },
+    const message = (err as Error)?.message ?? String(err);
+    const badHeader = !code && /header/i.test(message);
+    const inEntry = !badHeader && last !== null && tarBytes < last.end;
+    const offset = badHeader ? (last?.end ?? 0) : tarBytes;
+    const what =
+      why ??
+      (badHeader
+        ? 'corrupt (a bad tar header)'
+        : code === 'Z_BUF_ERROR' || /unexpected end/i.test(message) || code === 'ERR_STREAM_PREMATURE_CLOSE'
+          ? 'truncated'
+          : code?.startsWith('Z_')
+            ? 'corrupt (bad gzip data)'
+            : 'corrupt');
+    const where = inEntry
+      ? ` inside entry ${JSON.stringify(last!.name)}`
+      : last
+        ? ` after entry ${JSON.stringify(last.name)}`
+        : '';
+    const compressed = gzip ? ` (${raw.bytesRead} bytes of the gzipped file read)` : '';
+    return new ArchiveError(
+      `${stage}: Expected a ${gzip ? 'gzipped ' : ''}tar archive in ${JSON.stringify(archive)} but it is ${what} ` +
+        `at byte offset ${offset} of the tar data${where}${compressed}: ${message}`,
+      {
+        file: archive,
+        offset,
+        key: inEntry ? `${archive}#${last!.name}` : undefined,
+        stage,
+        parameter: 'archive',
+        cause: err,
+      },
     );
   };
   const entries = (extract as unknown as AsyncIterable<TarSource>)[Symbol.asyncIterator]();
@@ -119,11 +204,20 @@ export async function* scanTar(archive: string, scan: ScanOptions): AsyncGenerat
       }
       if (r.done) {
         if (failure) throw corrupt(failure);
+        // tar-stream ends quietly on a cut that falls between entries; the two zero blocks that end
+        // every archive tell a complete archive from one cut there (they are skipped as padding).
+        if (last !== null && offsetsExact && tarBytes <= last.end) {
+          throw corrupt(new Error('no end-of-archive marker (two zero blocks)'), 'truncated');
+        }
         return;
       }
       const entry = r.value;
       const { header } = entry;
       const name = header.name.replace(/^(\.\/)+/, '');
+      const size = header.size ?? 0;
+      const dataStart: number = header.byteOffset ?? (last ? last.end + 512 : 512);
+      if (header.byteOffset === undefined) offsetsExact = false;
+      last = { name, dataStart, end: dataStart + Math.ceil(size / 512) * 512 };
       const regular = header.type === 'file' || header.type === 'contiguous-file' || header.type == null;
       if (!regular || !scan.match(name)) {
         entry.resume();
@@ -148,7 +242,7 @@ export async function* scanTar(archive: string, scan: ScanOptions): AsyncGenerat
           if (failure) throw corrupt(failure);
         },
       };
-      yield { name, size: header.size ?? 0, chunks };
+      yield { name, size, chunks };
       entry.resume(); // drop what the consumer left unread
     }
   } finally {

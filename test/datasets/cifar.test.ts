@@ -1,9 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_CLASS_NAMES, writeSyntheticCifar10 } from '../../scripts/cifar-synth.js';
-import { DecodeError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
+import {
+  DecodeError,
+  InvalidArgumentError,
+  NotFoundError,
+  TooManyErrorsError,
+} from '../../src/core/errors.js';
 import { cifar10, cifar100, distortedInputs, inputs } from '../../src/datasets/cifar.js';
 import type { KeyValue } from '../../src/readers/whole-file-reader.js';
 import {
@@ -50,6 +55,36 @@ beforeAll(async () => {
   execFileSync('tar', ['-czf', c100gz, '-C', c100, 'cifar-100-binary']);
 });
 afterAll(() => tmp.cleanup());
+
+/** CIFAR-10 files of three blank records each, record 2 labelled 2 while the meta file names two classes. */
+async function fewClasses(name: string): Promise<string> {
+  const dir = join(tmp.dir, name);
+  await mkdir(dir, { recursive: true });
+  for (const n of [
+    'data_batch_1',
+    'data_batch_2',
+    'data_batch_3',
+    'data_batch_4',
+    'data_batch_5',
+    'test_batch',
+  ]) {
+    const bytes = new Uint8Array(4 * 3073);
+    bytes[2 * 3073] = 2;
+    await writeFile(join(dir, `${n}.bin`), bytes);
+  }
+  await writeFile(join(dir, 'batches.meta.txt'), 'a\nb\n');
+  return dir;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
 
 const plainKeys = (keys: string[]) => keys.map((k) => k.replace(/^.*[#/]cifar-10/, 'cifar-10'));
 
@@ -103,26 +138,80 @@ describe('cifar10', () => {
   });
 
   it('a label byte beyond the meta file classes is a DecodeError naming the key', async () => {
-    const dir = join(tmp.dir, 'few');
-    await mkdir(dir, { recursive: true });
-    for (const n of [
-      'data_batch_1',
-      'data_batch_2',
-      'data_batch_3',
-      'data_batch_4',
-      'data_batch_5',
-      'test_batch',
-    ]) {
-      const bytes = new Uint8Array(3 * 3073);
-      bytes[2 * 3073] = 2; // record 2: label 2, but only two classes
-      await writeFile(join(dir, `${n}.bin`), bytes);
-    }
-    await writeFile(join(dir, 'batches.meta.txt'), 'a\nb\n');
+    const dir = await fewClasses('few');
     const ds = await cifar10({ path: dir, split: 'test', numEpochs: 1 });
     const err = (await rejectionOf(() => ds.records.toArray())) as DecodeError;
     expect(err).toBeInstanceOf(DecodeError);
-    expect(err.key).toBe(`${join(dir, 'test_batch.bin')}:2`);
+    const file = join(dir, 'test_batch.bin');
+    expect(err).toMatchObject({ key: `${file}:2`, file, offset: 2 * 3073, stage: 'cifar10' });
     expect(err.message).toContain(err.key);
+    expect(err.message).toContain('has 2 at byte 0');
+  });
+
+  it('skip: records with a bad label are dropped and counted; read = yielded + skipped', async () => {
+    const dir = await fewClasses('few-skip');
+    const ds = await cifar10({ path: dir, split: 'test', numEpochs: 2, shuffle: false, onError: 'skip' });
+    const got = await ds.records.toArray();
+    const file = join(dir, 'test_batch.bin');
+    expect(got.map((r) => r.key)).toEqual([0, 1, 3, 0, 1, 3].map((i) => `${file}:${i}`));
+    const stage = ds.records.stats().find((s) => s.name === 'cifar10')!;
+    expect(stage).toMatchObject({ read: 8, elementsOut: 6, skipped: 2 });
+    expect(stage.skippedByReason).toEqual({
+      DecodeError: { count: 2, firstKeys: [`${file}:2`, `${file}:2`] },
+    });
+    expect(ds.records.report().stages.map((s) => s.stage)).toEqual(['fixed_length_record_reader', 'cifar10']);
+    // examples() goes through the same checked records.
+    expect(await ds.examples().toArray()).toHaveLength(6);
+  });
+
+  it('warn and maxErrors on cifar100 (fine and coarse labels); a truncated data file skipped by the reader', async () => {
+    const dir = join(tmp.dir, 'c100-bad', 'cifar-100-binary');
+    await mkdir(dir, { recursive: true });
+    const records = c100Records(6, 3);
+    records[1 * 3074] = 2; // record 1: coarse label 2 of 2 classes
+    records[4 * 3074 + 1] = 5; // record 4: fine label 5 of 5 classes
+    await writeFile(join(dir, 'train.bin'), concat(records, new Uint8Array(10))); // and 10 stray bytes
+    await writeFile(join(dir, 'test.bin'), c100Records(1, 4));
+    await writeFile(join(dir, 'fine_label_names.txt'), `${FINE.join('\n')}\n`);
+    await writeFile(join(dir, 'coarse_label_names.txt'), `${COARSE.join('\n')}\n`);
+    const lines: string[] = [];
+    const ds = await cifar100({ path: dir, numEpochs: 1, onError: 'warn', warn: (l) => lines.push(l) });
+    expect((await ds.records.toArray()).map((r) => r.key.slice(-2))).toEqual([':0', ':2', ':3', ':5']);
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^cifar100: skipped .*train\.bin:1: .*coarse label in \[0, 1\]/);
+    expect(lines[1]).toMatch(/^cifar100: skipped .*train\.bin:4: .*a label in \[0, 4\]/);
+    expect(lines[2]).toMatch(/^fixedLengthRecordReader: skipped .*train\.bin:6: .*Truncated record 6/);
+    const report = ds.records.report();
+    expect(report.skipped).toBe(3);
+    expect(report.stages.find((s) => s.stage === 'fixed_length_record_reader')?.skippedByReason).toEqual({
+      TruncatedRecordError: { count: 1, firstKeys: [`${join(dir, 'train.bin')}:6`] },
+    });
+    const strict = await cifar100({ path: dir, numEpochs: 1, onError: 'skip', maxErrors: 1 });
+    const err = await rejectionOf(() => strict.records.toArray());
+    expect(err).toBeInstanceOf(TooManyErrorsError);
+    expect((err as TooManyErrorsError).key).toBe(`${join(dir, 'train.bin')}:4`);
+    const raising = await cifar100({ path: dir, numEpochs: 1 });
+    expect(await rejectionOf(() => raising.records.toArray())).toBeInstanceOf(DecodeError);
+    await expect(cifar100({ path: dir, onError: 'drop' as never })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+  });
+
+  it('distortedInputs keeps raising on a bad label (skipping would shift the record indices)', async () => {
+    const dir = await fewClasses('few-distorted');
+    const stream = await distortedInputs({ path: dir, batchSize: 2, seed: 1, numEpochs: 1 });
+    const err = await rejectionOf(() => stream.toArray());
+    expect(err).toBeInstanceOf(DecodeError);
+    expect((err as DecodeError).key).toMatch(/data_batch_\d\.bin:2$/);
+  });
+
+  it('a missing meta file is a NotFoundError naming it', async () => {
+    const dir = await fewClasses('few-no-meta');
+    await rm(join(dir, 'batches.meta.txt'));
+    const err = (await rejectionOf(() => cifar10({ path: dir }))) as NotFoundError;
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.file).toBe(join(dir, 'batches.meta.txt'));
+    expect(err.message).toContain('found no batches.meta.txt');
   });
 
   it('validates its options', async () => {

@@ -2,8 +2,14 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecodeError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
 import {
+  DecodeError,
+  InvalidArgumentError,
+  NotFoundError,
+  TooManyErrorsError,
+} from '../../src/core/errors.js';
+import {
+  type ImageFolderOptions,
   type ImageFolderSplit,
   imageFolder,
   imageFolderPercentage,
@@ -304,5 +310,104 @@ describe('imageFolder', () => {
     expect(e2).toBeInstanceOf(NotFoundError);
     expect(e2.message).toContain(gone);
     expect((e2 as NotFoundError).file).toBe(gone);
+  });
+});
+
+describe('imageFolder: error policy', () => {
+  const all = { validationPercentage: 0, testPercentage: 0, shuffle: false };
+  let dir: string;
+  let files: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = join(tmp.dir, 'policy');
+    await mkdir(join(dir, 'a'), { recursive: true });
+    const png = new Uint8Array(await tile(RED).png().toBuffer());
+    const jpeg = new Uint8Array(await tile(BLUE).jpeg().toBuffer());
+    files = {
+      good1: join(dir, 'a', '1-good.png'),
+      empty: join(dir, 'a', '2-empty.jpg'),
+      text: join(dir, 'a', '3-text.jpg'),
+      cut: join(dir, 'a', '4-cut.jpg'),
+      good2: join(dir, 'a', '5-good.jpg'),
+      gone: join(dir, 'a', '6-gone.png'),
+    };
+    await writeFile(files.good1, png);
+    await writeFile(files.empty, new Uint8Array(0));
+    await writeFile(files.text, 'a text file named .jpg');
+    await writeFile(files.cut, jpeg.subarray(0, 40));
+    await writeFile(files.good2, jpeg);
+    await writeFile(files.gone, png);
+  });
+
+  async function runFolder(options: Partial<ImageFolderOptions>) {
+    const stream = imageFolder({ root: dir, ...all, ...options });
+    // `gone` is listed, then deleted before it is read.
+    await stream.listing;
+    await rm(files.gone, { force: true });
+    const keys: string[] = [];
+    let error: unknown = null;
+    try {
+      for await (const e of stream) keys.push(e.key);
+    } catch (err) {
+      error = err;
+    }
+    const stats = stream.stats().find((s) => s.name === 'image_folder')!;
+    await writeFile(files.gone, new Uint8Array(await tile(RED).png().toBuffer()));
+    return { keys, error, stats, report: stream.report() };
+  }
+
+  it('raise (default): the first bad file ends the stream with its typed error', async () => {
+    const out = await runFolder({});
+    expect(out.keys).toEqual([files.good1]);
+    expect(out.error).toBeInstanceOf(DecodeError);
+    expect((out.error as DecodeError).key).toBe(files.empty);
+  });
+
+  it('skip: empty, non-image, truncated and vanished files are counted by reason; read = yielded + skipped', async () => {
+    const out = await runFolder({ onError: 'skip' });
+    expect(out.error).toBeNull();
+    expect(out.keys).toEqual([files.good1, files.good2]);
+    expect(out.stats).toMatchObject({ read: 6, elementsOut: 2, skipped: 4 });
+    expect(out.stats.skippedByReason).toEqual({
+      DecodeError: { count: 3, firstKeys: [files.empty, files.text, files.cut] },
+      NotFoundError: { count: 1, firstKeys: [files.gone] },
+    });
+    expect(out.report.stages).toEqual([
+      { stage: 'image_folder', read: 6, yielded: 2, skipped: 4, skippedByReason: out.stats.skippedByReason },
+    ]);
+  });
+
+  it('skip with decode: false: only unreadable files are bad', async () => {
+    const out = await runFolder({ onError: 'skip', decode: false });
+    expect(out.keys).toHaveLength(5);
+    expect(out.stats.skippedByReason).toEqual({ NotFoundError: { count: 1, firstKeys: [files.gone] } });
+  });
+
+  it('warn: a line per skipped file; maxErrors raises TooManyErrorsError past the bound', async () => {
+    const lines: string[] = [];
+    const warned = await runFolder({ onError: 'warn', warn: (l) => lines.push(l) });
+    expect(warned.keys).toEqual([files.good1, files.good2]);
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toContain(`imageFolder: skipped ${files.gone}:`);
+    const bounded = await runFolder({ onError: 'skip', maxErrors: 2 });
+    expect(bounded.keys).toEqual([files.good1]);
+    expect(bounded.error).toBeInstanceOf(TooManyErrorsError);
+    expect((bounded.error as TooManyErrorsError).key).toBe(files.cut);
+  });
+
+  it('numEpochs null with every file failing raises TooManyErrorsError instead of spinning', async () => {
+    const bad = join(tmp.dir, 'all-bad');
+    await mkdir(join(bad, 'x'), { recursive: true });
+    await writeFile(join(bad, 'x', 'a.jpg'), 'text');
+    await writeFile(join(bad, 'x', 'b.png'), '');
+    const t0 = performance.now();
+    const err = await firstPull(imageFolder({ root: bad, ...all, numEpochs: null, onError: 'skip' }));
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(err).toBeInstanceOf(TooManyErrorsError);
+    expect(err.message).toContain('every file fails');
+  });
+
+  it('rejects a bad onError at construction', () => {
+    expect(() => imageFolder({ root: dir, onError: 'ignore' as never })).toThrow(InvalidArgumentError);
   });
 });

@@ -1,8 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MnistExample, mnist } from '../../src/datasets/mnist.js';
+import { InputError, TooManyErrorsError } from '../../src/core/errors.js';
+import { MAX_IDX_RECORD_BYTES, MAX_INFLATE_RATIO } from '../../src/datasets/idx.js';
+import { type MnistExample, type MnistOptions, mnist } from '../../src/datasets/mnist.js';
 import {
   DecodeError,
   InvalidArgumentError,
@@ -10,7 +13,14 @@ import {
   shuffleBatch,
   TruncatedRecordError,
 } from '../../src/index.js';
-import { canListOpenFds, makeTempDir, rejectionOf, type TempDir, thrownBy } from '../helpers/files.js';
+import {
+  canListOpenFds,
+  makeTempDir,
+  pseudoRandomBytes,
+  rejectionOf,
+  type TempDir,
+  thrownBy,
+} from '../helpers/files.js';
 import { leaked, resourceCounts, settle } from '../helpers/resources.js';
 
 const N = 50;
@@ -364,5 +374,175 @@ describe('mnist: cancellation', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     expect(leaked(before, resourceCounts())).toEqual({});
+  });
+});
+
+/** Runs mnist to its end or first error: examples, error and the mnist stage's stats. */
+async function runMnist(options: MnistOptions) {
+  const stream = mnist(options);
+  const examples: MnistExample[] = [];
+  let error: unknown = null;
+  try {
+    for await (const ex of stream) examples.push(ex);
+  } catch (err) {
+    error = err;
+  }
+  const stats = stream.stats().find((s) => s.name === 'mnist')!;
+  return { examples, error, stats, report: stream.report() };
+}
+
+describe('mnist: headers that lie are refused before anything is allocated', () => {
+  it('dimensions declaring huge images: DecodeError naming the file and the declared size', async () => {
+    const header = concat(u32be(0x803), u32be(1), u32be(65535), u32be(65535));
+    const dir = await folder(train(header, labelsIdx(1)));
+    const file = join(dir, 'train-images-idx3-ubyte');
+    const rss = process.memoryUsage().rss;
+    const err = await rejectionOf(() => mnist({ path: dir }).toArray());
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err).toMatchObject({ file, offset: 4, stage: 'mnist' });
+    expect(err.message).toContain(`at most ${MAX_IDX_RECORD_BYTES} bytes`);
+    expect(err.message).toContain(`declares ${65535 * 65535} bytes per record`);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('a count far beyond a plain file: TruncatedRecordError with declared and actual sizes', async () => {
+    const images = imagesIdx(2, 28, 28, { count: 2_000_000_000 });
+    const dir = await folder(train(images, labelsIdx(2, { count: 2_000_000_000 })));
+    const err = await rejectionOf(() => mnist({ path: dir }).toArray());
+    expect(err).toBeInstanceOf(TruncatedRecordError);
+    expect(err.message).toContain(`Expected ${16 + 2_000_000_000 * 784} bytes`);
+    expect(err.message).toContain(`the file has ${images.length}`);
+  });
+
+  it('a gzip file declaring more than it can inflate to: DecodeError, before reading a record', async () => {
+    const images = gzipSync(imagesIdx(2, 28, 28, { count: 1_000_000 }));
+    const labels = gzipSync(labelsIdx(2, { count: 1_000_000 }));
+    const dir = await folder({ 'train-images-idx3-ubyte.gz': images, 'train-labels-idx1-ubyte.gz': labels });
+    const file = join(dir, 'train-images-idx3-ubyte.gz');
+    const t0 = performance.now();
+    const out = await runMnist({ path: dir, onError: 'skip' });
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(out.examples).toEqual([]);
+    const err = out.error as DecodeError;
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err).toMatchObject({ file, stage: 'mnist' });
+    expect(err.message).toContain(`at most ${images.length * MAX_INFLATE_RATIO} bytes`);
+    expect(err.message).toContain(`declares ${16 + 1_000_000 * 784}`);
+  });
+});
+
+describe('mnist: error policy', () => {
+  const badLabels = () => labelsIdx(8, { label: (i) => (i === 2 || i === 5 ? 10 + i : labelOf(i)) });
+
+  it('skip: examples with an out-of-range label are dropped and counted; read = yielded + skipped', async () => {
+    const dir = await folder(train(imagesIdx(8), badLabels()));
+    const out = await runMnist({ path: dir, onError: 'skip', numEpochs: 2 });
+    expect(out.error).toBeNull();
+    const imagesFile = join(dir, 'train-images-idx3-ubyte');
+    expect(out.examples.map((e) => e.key)).toEqual(
+      [0, 1, 3, 4, 6, 7, 0, 1, 3, 4, 6, 7].map((i) => `${imagesFile}:${i}`),
+    );
+    for (const e of out.examples) {
+      const i = Number(e.key.slice(e.key.lastIndexOf(':') + 1));
+      expect(e.label).toBe(labelOf(i));
+      expect(e.image.data[0]).toBe(pixel(i, 0, 0));
+    }
+    expect(out.stats).toMatchObject({ read: 16, elementsOut: 12, skipped: 4 });
+    expect(out.stats.skippedByReason).toEqual({
+      DecodeError: { count: 4, firstKeys: [2, 5, 2, 5].map((i) => `${imagesFile}:${i}`) },
+    });
+    expect(out.report.stages.find((s) => s.stage === 'mnist')).toMatchObject({
+      read: 16,
+      yielded: 12,
+      skipped: 4,
+    });
+  });
+
+  it('warn: a line per skipped example; maxErrors raises TooManyErrorsError past the bound', async () => {
+    const dir = await folder(gz(train(imagesIdx(8), badLabels())));
+    const lines: string[] = [];
+    const warned = await runMnist({ path: dir, onError: 'warn', warn: (l) => lines.push(l) });
+    expect(warned.examples).toHaveLength(6);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain('train-images-idx3-ubyte.gz:2');
+    expect(lines[0]).toContain('has 12');
+    const bounded = await runMnist({ path: dir, onError: 'skip', maxErrors: 1 });
+    expect(bounded.examples).toHaveLength(4);
+    expect(bounded.error).toBeInstanceOf(TooManyErrorsError);
+    expect((bounded.error as TooManyErrorsError).key).toBe(`${join(dir, 'train-images-idx3-ubyte.gz')}:5`);
+  });
+
+  it('a bad header raises under skip too: there is nothing to pair images and labels by', async () => {
+    const dir = await folder(train(imagesIdx(4, 28, 28, { magic: 0x801 }), labelsIdx(4)));
+    const out = await runMnist({ path: dir, onError: 'skip' });
+    expect(out.error).toBeInstanceOf(DecodeError);
+  });
+
+  it('rejects a bad onError', () => {
+    expect(thrownBy(() => mnist({ path: 'x', onError: 'ignore' as never })).message).toMatch(/onError/);
+  });
+});
+
+describe('mnist: fuzzed IDX files (random, truncated, bit-flipped, empty)', () => {
+  it('never an untyped error or a hang; under skip read = yielded + skipped', async () => {
+    const images = imagesIdx(6, 4, 3);
+    const labels = labelsIdx(6);
+    let failures = 0;
+    let clean = 0;
+    const mutation = fc.oneof(
+      { arbitrary: fc.constant({ kind: 'none' as const }), weight: 4 },
+      fc.record({ kind: fc.constant('truncate' as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }),
+      fc.record({
+        kind: fc.constant('flip' as const),
+        at: fc.double({ min: 0, max: 1, noNaN: true }),
+        bit: fc.nat(7),
+      }),
+      fc.record({ kind: fc.constant('random' as const), length: fc.nat(200), seed: fc.integer() }),
+      fc.constant({ kind: 'empty' as const }),
+    );
+    type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
+    const mutate = (bytes: Uint8Array, m: Mutation): Uint8Array => {
+      if (m.kind === 'none') return bytes;
+      if (m.kind === 'empty') return new Uint8Array(0);
+      if (m.kind === 'random') return pseudoRandomBytes(m.length, m.seed);
+      if (m.kind === 'truncate') return bytes.slice(0, Math.floor(m.at * bytes.length));
+      const out = bytes.slice();
+      out[Math.min(out.length - 1, Math.floor(m.at * out.length))] ^= 1 << m.bit;
+      return out;
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        mutation,
+        mutation,
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom('raise' as const, 'skip' as const),
+        async (mi, ml, gzipBefore, gzipAfter, onError) => {
+          // gzipAfter mutates the compressed bytes (a corrupt .gz); gzipBefore compresses mutated bytes.
+          const enc = (b: Uint8Array, m: Mutation) =>
+            gzipAfter ? mutate(gzipSync(b), m) : gzipBefore ? gzipSync(mutate(b, m)) : mutate(b, m);
+          const suffix = gzipAfter || gzipBefore ? '.gz' : '';
+          const dir = await folder({
+            [`train-images-idx3-ubyte${suffix}`]: enc(images, mi),
+            [`train-labels-idx1-ubyte${suffix}`]: enc(labels, ml),
+          });
+          const t0 = performance.now();
+          const out = await runMnist({ path: dir, onError });
+          expect(performance.now() - t0).toBeLessThan(5000);
+          if (out.error !== null) {
+            failures++;
+            expect(out.error).toBeInstanceOf(InputError);
+            expect((out.error as InputError).file?.startsWith(dir)).toBe(true);
+          } else clean++;
+          if (onError === 'skip' && out.error === null) {
+            expect(out.stats.read).toBe(out.stats.elementsOut + out.stats.skipped);
+          }
+          for (const e of out.examples) expect(e.image.data.length).toBe(12);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(failures).toBeGreaterThan(20);
+    expect(clean).toBeGreaterThan(10);
   });
 });

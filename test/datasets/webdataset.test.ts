@@ -1,11 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecodeError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
+import {
+  ArchiveError,
+  DecodeError,
+  InputError,
+  InvalidArgumentError,
+  NotFoundError,
+  TooManyErrorsError,
+} from '../../src/core/errors.js';
 import {
   decodeWebDatasetField,
   splitMemberName,
+  type WebDatasetOptions,
   type WebDatasetSample,
   webDataset,
 } from '../../src/datasets/webdataset.js';
@@ -270,8 +279,8 @@ describe('webDataset', () => {
     const bytes = await readFile(mainGz);
     const truncated = await tmp.write('truncated.tar.gz', bytes.subarray(0, bytes.length >> 1));
     const err = await rejectionOf(() => webDataset([truncated]).toArray());
-    expect(err).toBeInstanceOf(DecodeError);
-    expect((err as DecodeError).file).toBe(truncated);
+    expect(err).toBeInstanceOf(ArchiveError);
+    expect((err as ArchiveError).file).toBe(truncated);
     expect(err.message).toContain(truncated);
     const missing = tmp.path('missing.tar');
     const err2 = await rejectionOf(() => webDataset([missing]).toArray());
@@ -309,5 +318,146 @@ describe('webDataset', () => {
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect((err as InvalidArgumentError).parameter).toBe(parameter);
     expect(err.message).toMatch(/^webDataset: Expected/);
+  });
+});
+
+/** Runs a webDataset to its end or first error: samples, error and the stage's stats. */
+async function runWds(shards: string[], options: WebDatasetOptions) {
+  const stream = webDataset(shards, { shuffleShards: false, ...options });
+  const samples: WebDatasetSample[] = [];
+  let error: unknown = null;
+  try {
+    for await (const s of stream) samples.push(s);
+  } catch (err) {
+    error = err;
+  }
+  const stats = stream.stats().find((s) => s.name === 'web_dataset')!;
+  return { samples, error, stats, report: stream.report() };
+}
+
+describe('webDataset: error policy', () => {
+  it('skip: a member over maxMemberBytes drops its whole sample, the next one is read', async () => {
+    const file = await shard([
+      ['a.cls', '1'],
+      ['b.cls', '2'],
+      ['b.bin', new Uint8Array(50)],
+      ['b.txt', 'after the big member'],
+      ['c.cls', '3'],
+    ]);
+    const out = await runWds([file], { maxMemberBytes: 10, onError: 'skip' });
+    expect(out.error).toBeNull();
+    expect(keysOf(out.samples)).toEqual(['a', 'c']);
+    expect(out.stats).toMatchObject({ read: 3, elementsOut: 2, skipped: 1 });
+    expect(out.stats.skippedByReason).toEqual({ DecodeError: { count: 1, firstKeys: [`${file}#b`] } });
+  });
+
+  it('skip: a truncated shard ends as one skip (its half-built sample with it), then the next shard', async () => {
+    const members: [string, Uint8Array | string][] = [];
+    for (let i = 0; i < 6; i++)
+      members.push([`k${i}.bin`, pseudoRandomBytes(3000, i)], [`k${i}.cls`, String(i)]);
+    const full = await readFile(await shard(members));
+    // Each member: 512 header + 3072 (or 512) data; cut inside k3.bin's data.
+    const cutAt = 3 * (512 + 3072 + 1024) + 512 + 1000;
+    const cut = await tmp.write('wds-cut.tar', full.subarray(0, cutAt));
+    const next = singles[0];
+    const missing = tmp.path('wds-missing.tar');
+    const out = await runWds([cut, missing, next], { onError: 'skip' });
+    expect(out.error).toBeNull();
+    expect(keysOf(out.samples)).toEqual(['k0', 'k1', 'k2', 's0']);
+    expect(out.stats).toMatchObject({ read: 6, elementsOut: 4, skipped: 2 });
+    expect(out.stats.skippedByReason).toEqual({
+      ArchiveError: { count: 1, firstKeys: [`${cut}#k3.bin`] },
+      NotFoundError: { count: 1, firstKeys: [missing] },
+    });
+    expect(out.report.stages).toEqual([
+      { stage: 'web_dataset', read: 6, yielded: 4, skipped: 2, skippedByReason: out.stats.skippedByReason },
+    ]);
+  });
+
+  it('skip: decode failures, repeated fields and non-adjacent keys drop the sample', async () => {
+    const file = await shard([
+      ['a.cls', 'not a number'],
+      ['b.cls', '2'],
+      ['c.jpg', '1'],
+      ['c.JPG', '2'],
+      ['d.cls', '4'],
+      ['b.txt', 'b again'],
+      ['e.cls', '5'],
+    ]);
+    const out = await runWds([file], { decode: true, onError: 'skip' });
+    expect(out.error).toBeNull();
+    expect(out.samples.map((s) => [s.__key__, s.cls])).toEqual([
+      ['b', 2],
+      ['d', 4],
+      ['e', 5],
+    ]);
+    expect(out.stats.skippedByReason).toEqual({
+      DecodeError: { count: 3, firstKeys: [`${file}#a`, `${file}#c`, `${file}#b`] },
+    });
+    expect(out.stats.read).toBe(out.stats.elementsOut + out.stats.skipped);
+  });
+
+  it('warn: a line per skip; maxErrors raises TooManyErrorsError past the bound', async () => {
+    const file = await shard([
+      ['a.cls', 'x'],
+      ['b.cls', 'y'],
+      ['c.cls', '3'],
+    ]);
+    const lines: string[] = [];
+    const warned = await runWds([file], { decode: true, onError: 'warn', warn: (l) => lines.push(l) });
+    expect(keysOf(warned.samples)).toEqual(['c']);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain(`webDataset: skipped ${file}#a:`);
+    const bounded = await runWds([file], { decode: true, onError: 'skip', maxErrors: 1 });
+    expect(bounded.samples).toEqual([]);
+    expect(bounded.error).toBeInstanceOf(TooManyErrorsError);
+    expect((bounded.error as TooManyErrorsError).key).toBe(`${file}#b`);
+  });
+
+  it('numEpochs null with every shard failing raises TooManyErrorsError instead of spinning', async () => {
+    const missing = [tmp.path('gone-1.tar'), tmp.path('gone-2.tar')];
+    const t0 = performance.now();
+    const out = await runWds(missing, { numEpochs: null, onError: 'skip' });
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(out.error).toBeInstanceOf(TooManyErrorsError);
+    expect((out.error as Error).message).toContain('every shard fails');
+    expect(out.stats.skipped).toBe(4);
+  });
+
+  it('rejects a bad onError', () => {
+    const err = thrownBy(() => webDataset(['a.tar'], { onError: 'ignore' as never }));
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).parameter).toBe('onError');
+  });
+
+  it('fuzzed shards (truncated, bit-flipped): typed errors only; under skip read = yielded + skipped', async () => {
+    const full = new Uint8Array(await readFile(main));
+    const fullGz = new Uint8Array(await readFile(mainGz));
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.option(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), bit: fc.nat(7) })),
+        fc.constantFrom('raise' as const, 'skip' as const),
+        async (gzip, cut, flip, onError) => {
+          const base = gzip ? fullGz : full;
+          const bytes = base.slice(0, Math.floor(cut * base.length));
+          if (flip && bytes.length > 0)
+            bytes[Math.min(bytes.length - 1, Math.floor(flip.at * bytes.length))] ^= 1 << flip.bit;
+          const file = await tmp.write(`wds-fuzz-${n++}.tar`, bytes);
+          const out = await runWds([file, singles[1]], { onError, decode: true });
+          if (out.error !== null) {
+            expect(onError).toBe('raise');
+            expect(out.error).toBeInstanceOf(InputError);
+            expect((out.error as InputError).file).toBe(file);
+            return;
+          }
+          expect(keysOf(out.samples).at(-1)).toBe('s1');
+          expect(out.stats.read).toBe(out.stats.elementsOut + out.stats.skipped);
+        },
+      ),
+      { numRuns: 80 },
+    );
   });
 });

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticCifar10 } from '../../scripts/cifar-synth.js';
-import { DecodeError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
+import { ArchiveError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
 import { fixedLengthRecordReader } from '../../src/readers/fixed-length-record-reader.js';
 import { wholeFileReader } from '../../src/readers/whole-file-reader.js';
 import { archiveEntryNames, splitArchiveName } from '../../src/sources/archive-name.js';
@@ -78,18 +79,46 @@ describe('readers on archive entries', () => {
     }
   });
 
-  it('a truncated archive is a DecodeError naming it and the offset', async () => {
+  it('a truncated archive is an ArchiveError naming it, the entry and the offset in the tar data', async () => {
     const bytes = await readFile(tgz);
     const cut = await tmp.write('cut.tar.gz', bytes.subarray(0, 40_000));
+    // What the cut gzip inflates to: the tar data ends there, inside some entry.
+    const tarBytes = gunzipSync(bytes.subarray(0, 40_000), {
+      finishFlush: zlibConstants.Z_SYNC_FLUSH,
+    }).length;
     for (const read of [
       (n: string) => fixedLengthRecordReader([n], { recordBytes: 3073 }).toArray(),
       (n: string) => wholeFileReader([n]).toArray(),
     ]) {
-      const err = (await rejectionOf(() => read(`${cut}#${DIR}/data_batch_5.bin`))) as DecodeError;
-      expect(err).toBeInstanceOf(DecodeError);
+      const err = (await rejectionOf(() => read(`${cut}#${DIR}/data_batch_5.bin`))) as ArchiveError;
+      expect(err).toBeInstanceOf(ArchiveError);
       expect(err.file).toBe(cut);
-      expect(err.offset).toBe(40_000);
+      // How far the tar parser got: short of what the cut inflates to by at most the buffered chunks.
+      expect(err.offset).toBeLessThanOrEqual(tarBytes);
+      expect(err.offset).toBeGreaterThan(tarBytes - 4 * 65536);
+      expect(err.key?.startsWith(`${cut}#${DIR}/`)).toBe(true);
+      expect(err.message).toContain(`byte offset ${err.offset} of the tar data`);
+      expect(err.message).toContain('40000 bytes of the gzipped file read');
     }
+  });
+
+  it('under skip a bad entry is one skip of the reader, keyed by the full name', async () => {
+    const bytes = await readFile(tgz);
+    const cut = await tmp.write('cut2.tar.gz', bytes.subarray(0, 40_000));
+    const good = `${tgz}#${DIR}/batches.meta.txt`;
+    const bad = `${cut}#${DIR}/test_batch.bin`;
+    const whole = wholeFileReader([bad, good], { onError: 'skip' });
+    expect((await whole.toArray()).map((r) => r.key)).toEqual([good]);
+    expect(whole.report().stages[0]).toMatchObject({ read: 2, yielded: 1, skipped: 1 });
+    const records = fixedLengthRecordReader([bad, `${tgz}#${DIR}/test_batch.bin`], {
+      recordBytes: 3073,
+      onError: 'skip',
+    });
+    const got = await records.toArray();
+    expect(got.filter((r) => r.key.startsWith(tgz))).toHaveLength(50);
+    const stats = records.stats().find((s) => s.name === 'fixed_length_record_reader')!;
+    expect(stats.skippedByReason).toEqual({ ArchiveError: { count: 1, firstKeys: [bad] } });
+    expect(stats.read).toBe(got.length + 1);
   });
 
   it('encoding is refused for archive entries', async () => {

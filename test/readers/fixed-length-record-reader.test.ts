@@ -1,8 +1,10 @@
-import { chmod, mkdir, symlink } from 'node:fs/promises';
-import { deflateSync, gzipSync } from 'node:zlib';
+import { appendFile, chmod, mkdir, symlink, truncate, unlink } from 'node:fs/promises';
+import { deflateSync, gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import fc from 'fast-check';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TooManyErrorsError } from '../../src/core/errors.js';
+import type { StageStats } from '../../src/core/stats.js';
 import {
   DecodeError,
   type FixedLengthRecordReaderOptions,
@@ -668,4 +670,413 @@ describe('fixedLengthRecordReader: plain files are read as they were when opened
     expect(out.map((r) => r.value[0])).toEqual(Array.from({ length: records }, (_, i) => i));
     expect(performance.now() - t0).toBeLessThan(1000);
   });
+});
+
+const STAGE_NAME = 'fixed_length_record_reader';
+
+function readerStats(stream: { stats(): StageStats[] }): StageStats {
+  const s = stream.stats().find((x) => x.name === STAGE_NAME);
+  if (!s) throw new Error(`no ${STAGE_NAME} entry in stats()`);
+  return s;
+}
+
+/** Reads to the end or the first error, returning the records, the error and the reader's stats. */
+async function runWith(filenames: string[], options: FixedLengthRecordReaderOptions) {
+  const reader = fixedLengthRecordReader(filenames, options);
+  const records: KeyValue[] = [];
+  let error: unknown = null;
+  try {
+    for await (const r of reader) records.push(r);
+  } catch (err) {
+    error = err;
+  }
+  return { records, error, stats: readerStats(reader), report: reader.report() };
+}
+
+/** The bytes of a gzip stream cut at `at`, inflated as far as they go (what a reader sees before the error). */
+const inflatedPrefix = (gz: Uint8Array, at: number) =>
+  gunzipSync(gz.subarray(0, at), { finishFlush: zlibConstants.Z_SYNC_FLUSH }).length;
+
+describe('fixedLengthRecordReader: error policy', () => {
+  it('raise (default): the typed errors carry file, offset, key, parameter and stage', async () => {
+    const trunc = await tmp.write(uniqueName('raise-trunc'), new Uint8Array(4 * 2 + 3));
+    const t = (await runWith([trunc], { recordBytes: 4 })).error as TruncatedRecordError;
+    expect(t).toBeInstanceOf(TruncatedRecordError);
+    expect(t).toMatchObject({
+      file: trunc,
+      offset: 8,
+      key: `${trunc}:2`,
+      parameter: 'recordBytes',
+      stage: 'fixedLengthRecordReader',
+    });
+    const missing = tmp.path(uniqueName('raise-missing'));
+    const m = (await runWith([missing], { recordBytes: 4 })).error as NotFoundError;
+    expect(m).toBeInstanceOf(NotFoundError);
+    expect(m).toMatchObject({ file: missing, parameter: 'filename', stage: 'fixedLengthRecordReader' });
+  });
+
+  it('gzip corrupt mid-stream: a DecodeError naming the file and the decompressed offset, records before it delivered', async () => {
+    const data = pseudoRandomBytes(64 * 2000, 21);
+    const gz = gzipSync(data);
+    const cutAt = gz.length >> 1;
+    const file = await tmp.write(uniqueName('gz-mid'), gz.subarray(0, cutAt));
+    const out = await runWith([file], { recordBytes: 64, encoding: 'gzip', chunkBytes: 4096 });
+    const err = out.error as DecodeError;
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err).toMatchObject({ file, parameter: 'encoding', stage: 'fixedLengthRecordReader' });
+    // The offset is how far the reader got: at most what the cut stream inflates to, and the
+    // records before it were all delivered.
+    const offset = err.offset!;
+    expect(offset).toBeGreaterThan(0);
+    expect(offset).toBeLessThanOrEqual(inflatedPrefix(gz, cutAt));
+    expect(err.message).toContain(`byte offset ${offset} of the decompressed data`);
+    expect(err.message).toContain(JSON.stringify(file));
+    expect(out.records.length).toBe(Math.floor(offset / 64));
+    expect(out.stats.read).toBe(out.records.length + 1);
+  });
+
+  it('skip: bad files are skipped whole, a truncated record alone, and read = yielded + skipped', async () => {
+    const good1 = await tmp.write(uniqueName('skip-good1'), Uint8Array.of(1, 1, 1, 1, 2, 2, 2, 2));
+    const missing = tmp.path(uniqueName('skip-missing'));
+    const dir = tmp.path(uniqueName('skip-dir'));
+    await mkdir(dir);
+    const trunc = await tmp.write(uniqueName('skip-trunc'), Uint8Array.of(3, 3, 3, 3, 9));
+    const good2 = await tmp.write(uniqueName('skip-good2'), Uint8Array.of(4, 4, 4, 4));
+    const out = await runWith([good1, missing, dir, trunc, good2], { recordBytes: 4, onError: 'skip' });
+    expect(out.error).toBeNull();
+    expect(out.records.map((r) => r.key)).toEqual([`${good1}:0`, `${good1}:1`, `${trunc}:0`, `${good2}:0`]);
+    expect(out.stats.read).toBe(7);
+    expect(out.stats.skipped).toBe(3);
+    expect(out.stats.read).toBe(out.stats.elementsOut + out.stats.skipped);
+    expect(out.stats.skippedByReason).toEqual({
+      NotFoundError: { count: 2, firstKeys: [missing, dir] },
+      TruncatedRecordError: { count: 1, firstKeys: [`${trunc}:1`] },
+    });
+    const line = out.report.stages.find((s) => s.stage === STAGE_NAME);
+    expect(line).toMatchObject({ read: 7, yielded: 4, skipped: 3 });
+    expect(out.report.skipped).toBe(3);
+  });
+
+  for (const encoding of ['gzip', 'zlib'] as const) {
+    it(`skip: a corrupt ${encoding} file is skipped after its good records, then the next file is read`, async () => {
+      const whole = encode(pseudoRandomBytes(32 * 3000, 22), encoding);
+      const cut = await tmp.write(uniqueName(`skip-cut-${encoding}`), whole.subarray(0, whole.length >> 1));
+      const notCompressed = await tmp.write(uniqueName(`skip-raw-${encoding}`), pseudoRandomBytes(100, 23));
+      const good = await tmp.write(
+        uniqueName(`skip-good-${encoding}`),
+        encode(new Uint8Array(64).fill(5), encoding),
+      );
+      const out = await runWith([cut, notCompressed, good], { recordBytes: 32, encoding, onError: 'skip' });
+      expect(out.error).toBeNull();
+      const fromCut = out.records.filter((r) => r.key.startsWith(`${cut}:`)).length;
+      expect(fromCut).toBeGreaterThan(0);
+      expect(out.records.slice(fromCut).map((r) => r.key)).toEqual([`${good}:0`, `${good}:1`]);
+      expect(out.stats.skippedByReason).toEqual({
+        DecodeError: { count: 2, firstKeys: [cut, notCompressed] },
+      });
+      expect(out.stats.read).toBe(out.records.length + 2);
+    });
+  }
+
+  it('warn: one line per skip through the warn option, naming the key and the cause', async () => {
+    const missing = tmp.path(uniqueName('warn-missing'));
+    const trunc = await tmp.write(uniqueName('warn-trunc'), Uint8Array.of(1, 2, 3));
+    const lines: string[] = [];
+    const out = await runWith([missing, trunc], {
+      recordBytes: 2,
+      onError: 'warn',
+      warn: (l) => lines.push(l),
+    });
+    expect(out.error).toBeNull();
+    expect(out.records).toHaveLength(1);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain(`skipped ${missing}`);
+    expect(lines[0]).toContain('no such file');
+    expect(lines[1]).toContain(`skipped ${trunc}:1`);
+    expect(lines[1]).toContain('only 1 remain');
+    expect(out.stats.read).toBe(out.stats.elementsOut + out.stats.skipped);
+  });
+
+  it('maxErrors: one skip more than allowed raises TooManyErrorsError with the last error as cause', async () => {
+    const a = tmp.path(uniqueName('max-a'));
+    const b = tmp.path(uniqueName('max-b'));
+    const good = await tmp.write(uniqueName('max-good'), Uint8Array.of(1, 2));
+    const out = await runWith([good, a, b, good], { recordBytes: 2, onError: 'skip', maxErrors: 1 });
+    expect(out.records.map((r) => r.key)).toEqual([`${good}:0`]);
+    const err = out.error as TooManyErrorsError;
+    expect(err).toBeInstanceOf(TooManyErrorsError);
+    expect(err).toMatchObject({ key: b, parameter: 'maxErrors', stage: 'fixedLengthRecordReader' });
+    expect((err.cause as NotFoundError).file).toBe(b);
+    expect(out.stats.skipped).toBe(2);
+  });
+
+  it("onTruncated is the policy of truncated records only: 'skip' under raise, 'error' under skip", async () => {
+    const trunc = await tmp.write(uniqueName('alias-trunc'), Uint8Array.of(1, 2, 3));
+    const missing = tmp.path(uniqueName('alias-missing'));
+    const a = await runWith([trunc, missing], { recordBytes: 2, onTruncated: 'skip' });
+    expect(a.records).toHaveLength(1);
+    expect(a.error).toBeInstanceOf(NotFoundError);
+    expect(a.stats.skippedByReason).toEqual({
+      TruncatedRecordError: { count: 1, firstKeys: [`${trunc}:1`] },
+    });
+    const b = await runWith([missing, trunc], { recordBytes: 2, onTruncated: 'error', onError: 'skip' });
+    expect(b.records).toHaveLength(1);
+    expect(b.error).toBeInstanceOf(TruncatedRecordError);
+    expect(b.stats.skippedByReason).toEqual({ NotFoundError: { count: 1, firstKeys: [missing] } });
+  });
+
+  it('a bad option is never skipped: encoding on an archive entry raises under skip', async () => {
+    const out = await runWith([`${tmp.dir}/x.tar#a.bin`], {
+      recordBytes: 2,
+      encoding: 'gzip',
+      onError: 'skip',
+    });
+    expect(out.error).toBeInstanceOf(InvalidArgumentError);
+    expect((out.error as InvalidArgumentError).parameter).toBe('encoding');
+  });
+
+  it.each([
+    ['onError', { recordBytes: 4, onError: 'ignore' }],
+    ['maxErrors', { recordBytes: 4, maxErrors: -1 }],
+    ['warn', { recordBytes: 4, warn: 'stderr' }],
+  ])('rejects a bad %s at construction', (name, options) => {
+    const err = thrownBy(() => fixedLengthRecordReader([], options as never));
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).parameter).toBe(name);
+  });
+});
+
+describe('fixedLengthRecordReader: bytes after the compressed data', () => {
+  it('a zlib file of two concatenated streams: DecodeError after the first stream, not a silent loss', async () => {
+    const first = deflateSync(new Uint8Array(40).fill(1));
+    const file = await tmp.write(
+      uniqueName('zlib-two'),
+      new Uint8Array(Buffer.concat([first, deflateSync(new Uint8Array(40).fill(2))])),
+    );
+    const out = await runWith([file], { recordBytes: 4, encoding: 'zlib' });
+    expect(out.records).toHaveLength(10);
+    expect(out.records.every((r) => r.value[0] === 1)).toBe(true);
+    const err = out.error as DecodeError;
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err).toMatchObject({ file, offset: first.length, parameter: 'encoding' });
+    expect(err.message).toContain(`the compressed stream ends at byte offset ${first.length} of the file`);
+    const skipped = await runWith([file], { recordBytes: 4, encoding: 'zlib', onError: 'skip' });
+    expect(skipped.stats).toMatchObject({ read: 11, elementsOut: 10, skipped: 1 });
+  });
+
+  it('gzip members are all read; garbage after them is a DecodeError', async () => {
+    const two = new Uint8Array(
+      Buffer.concat([gzipSync(new Uint8Array(8).fill(1)), gzipSync(new Uint8Array(8).fill(2))]),
+    );
+    const ok = await tmp.write(uniqueName('gz-two'), two);
+    expect(
+      (await runWith([ok], { recordBytes: 4, encoding: 'gzip' })).records.map((r) => r.value[0]),
+    ).toEqual([1, 1, 2, 2]);
+    const bad = await tmp.write(
+      uniqueName('gz-garbage'),
+      new Uint8Array(Buffer.concat([two, Buffer.from('junk')])),
+    );
+    const err = (await runWith([bad], { recordBytes: 4, encoding: 'gzip' })).error as DecodeError;
+    expect(err).toBeInstanceOf(DecodeError);
+    expect(err.file).toBe(bad);
+  });
+});
+
+describe('fixedLengthRecordReader: files changing while read', () => {
+  it('a plain file that shrinks while read: TruncatedRecordError naming the file and where it ended', async () => {
+    const file = await tmp.write(uniqueName('shrink'), pseudoRandomBytes(4 * 100, 30));
+    const it = fixedLengthRecordReader([file], { recordBytes: 4, chunkBytes: 8 })[Symbol.asyncIterator]();
+    expect((await it.next()).value?.key).toBe(`${file}:0`);
+    await truncate(file, 20);
+    const err = await rejectionOf(async () => {
+      while (!(await it.next()).done);
+    });
+    expect(err).toBeInstanceOf(TruncatedRecordError);
+    expect(err).toMatchObject({ file, offset: 20, stage: 'fixedLengthRecordReader' });
+    expect(err.message).toContain('shrank while being read');
+    expect(err.message).toContain('400 bytes');
+  });
+
+  it('under skip a shrunk file counts once, keyed by its name, and the next file is read', async () => {
+    const file = await tmp.write(uniqueName('shrink-skip'), pseudoRandomBytes(4 * 100, 31));
+    const next = await tmp.write(uniqueName('shrink-next'), Uint8Array.of(7, 7, 7, 7));
+    const reader = fixedLengthRecordReader([file, next], { recordBytes: 4, chunkBytes: 8, onError: 'skip' });
+    const keys: string[] = [];
+    for await (const r of reader) {
+      keys.push(r.key);
+      if (keys.length === 1) await truncate(file, 20);
+    }
+    expect(keys.at(-1)).toBe(`${next}:0`);
+    expect(keys.filter((k) => k.startsWith(`${file}:`)).length).toBeLessThan(100);
+    const stats = readerStats(reader);
+    expect(stats.skippedByReason).toEqual({ TruncatedRecordError: { count: 1, firstKeys: [file] } });
+    expect(stats.read).toBe(keys.length + 1);
+  });
+
+  it('a gzip file that shrinks while read: TruncatedRecordError, not a confusing decode error', async () => {
+    const gz = gzipSync(pseudoRandomBytes(1 << 20, 32));
+    const file = await tmp.write(uniqueName('shrink-gz'), gz);
+    const it = fixedLengthRecordReader([file], { recordBytes: 64, encoding: 'gzip', chunkBytes: 4096 })[
+      Symbol.asyncIterator
+    ]();
+    expect((await it.next()).done).toBe(false);
+    await truncate(file, 200_000);
+    const err = await rejectionOf(async () => {
+      while (!(await it.next()).done);
+    });
+    expect(err).toBeInstanceOf(TruncatedRecordError);
+    expect(err).toMatchObject({ file, offset: 200_000 });
+    expect(err.message).toContain(`Expected ${gz.length} bytes`);
+    expect(err.message).toContain('shrank while being read');
+  });
+
+  for (const encoding of [undefined, 'gzip'] as const) {
+    it(`a file deleted while read is read to its end: the open descriptor keeps it (${encoding ?? 'plain'})`, async () => {
+      const data = pseudoRandomBytes(16 * 500, 33);
+      const file = await tmp.write(uniqueName(`deleted-${encoding}`), encode(data, encoding));
+      let n = 0;
+      for await (const r of fixedLengthRecordReader([file], { recordBytes: 16, encoding, chunkBytes: 64 })) {
+        expect(hex(r.value)).toBe(hex(data.subarray(n * 16, n * 16 + 16)));
+        if (n++ === 0) await unlink(file);
+      }
+      expect(n).toBe(500);
+    });
+  }
+
+  it('a gzip file that grows while read is read as it was when opened', async () => {
+    const file = await tmp.write(uniqueName('grow-gz'), gzipSync(new Uint8Array(4 * 5000).fill(1)));
+    const it = fixedLengthRecordReader([file], { recordBytes: 4, encoding: 'gzip', chunkBytes: 64 })[
+      Symbol.asyncIterator
+    ]();
+    expect((await it.next()).done).toBe(false);
+    // A second gzip member: read, it would add 100 records.
+    await appendFile(file, gzipSync(new Uint8Array(400).fill(2)));
+    let count = 1;
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      expect(r.value.value[0]).toBe(1);
+      count++;
+    }
+    expect(count).toBe(5000);
+  });
+});
+
+describe('fixedLengthRecordReader: a gzip bomb', () => {
+  let bomb: string;
+  const GIB = 1 << 30;
+  beforeAll(async () => {
+    // 1024 gzip members of 1 MiB of zeros each: about 1 MB on disk, 1 GiB inflated.
+    const member = gzipSync(new Uint8Array(1 << 20));
+    const parts = new Uint8Array(member.length * 1024);
+    for (let i = 0; i < 1024; i++) parts.set(member, i * member.length);
+    bomb = await tmp.write(uniqueName('bomb'), parts);
+  });
+
+  it('take(10) returns at once and allocates no more than a few chunks', async () => {
+    const rssBefore = process.memoryUsage().rss;
+    const t0 = performance.now();
+    const got = (await lastValueFrom(
+      fixedLengthRecordReader([bomb], { recordBytes: 3073, encoding: 'gzip' }).pipe(take(10), toArray()),
+    )) as KeyValue[];
+    const ms = performance.now() - t0;
+    expect(got).toHaveLength(10);
+    expect(got.every((r) => r.value.every((b) => b === 0))).toBe(true);
+    expect(ms).toBeLessThan(2000);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
+    await tick();
+    expect(openDescriptorsFor(bomb)).toBe(0);
+  });
+
+  it('streaming 64 MiB of it keeps memory flat (records are consumed, not accumulated)', async () => {
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    let bytes = 0;
+    for await (const r of fixedLengthRecordReader([bomb], { recordBytes: 1 << 16, encoding: 'gzip' })) {
+      bytes += r.value.length;
+      if ((bytes & ((1 << 24) - 1)) === 0) peak = Math.max(peak, process.memoryUsage().rss);
+      if (bytes >= GIB / 16) break;
+    }
+    expect(bytes).toBe(GIB / 16);
+    expect(peak - rssBefore).toBeLessThan(96 * 1024 * 1024);
+  });
+});
+
+describe('fixedLengthRecordReader: fuzzed inputs (random, truncated, bit-flipped, empty)', () => {
+  const mutation = fc.oneof(
+    fc.record({ kind: fc.constant('random' as const), length: fc.nat(600), seed: fc.integer() }),
+    fc.record({ kind: fc.constant('truncate' as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }),
+    fc.record({
+      kind: fc.constant('flip' as const),
+      flips: fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), bit: fc.nat(7) }), {
+        minLength: 1,
+        maxLength: 6,
+      }),
+    }),
+    fc.constant({ kind: 'empty' as const }),
+  );
+  type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
+
+  function mutate(bytes: Uint8Array, m: Mutation): Uint8Array {
+    if (m.kind === 'empty') return new Uint8Array(0);
+    if (m.kind === 'random') return pseudoRandomBytes(m.length, m.seed);
+    if (m.kind === 'truncate') return bytes.slice(0, Math.floor(m.at * bytes.length));
+    const out = bytes.slice();
+    if (out.length === 0) return out;
+    for (const f of m.flips) out[Math.min(out.length - 1, Math.floor(f.at * out.length))] ^= 1 << f.bit;
+    return out;
+  }
+
+  /** Rejects when `p` takes longer than `ms`: a hang fails the property instead of the test run. */
+  function within<T>(p: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  for (const encoding of [undefined, 'gzip', 'zlib'] as const) {
+    it(`never crashes untyped or hangs; under skip read = yielded + skipped (${encoding ?? 'plain'})`, async () => {
+      let badCases = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 12 }),
+          fc.nat(30),
+          fc.integer(),
+          mutation,
+          fc.constantFrom('raise' as const, 'skip' as const),
+          async (recordBytes, records, seed, m, onError) => {
+            const clean = encode(pseudoRandomBytes(recordBytes * records, seed), encoding);
+            const file = await tmp.write(uniqueName(`fuzz-${encoding}`), mutate(clean, m));
+            const good = await tmp.write(
+              uniqueName(`fuzz-good-${encoding}`),
+              encode(new Uint8Array(recordBytes * 2).fill(4), encoding),
+            );
+            const options = { recordBytes, encoding, chunkBytes: 7, onError };
+            const out = await within(runWith([file, good], options), 5000);
+            if (onError === 'raise') {
+              if (out.error !== null) {
+                badCases++;
+                expect(out.error).toBeInstanceOf(InputError);
+                expect((out.error as InputError).file).toBe(file);
+              }
+              return;
+            }
+            expect(out.error).toBeNull();
+            if (out.stats.skipped > 0) badCases++;
+            // The good file after the bad one is always read whole.
+            expect(out.records.filter((r) => r.key.startsWith(`${good}:`))).toHaveLength(2);
+            expect(out.stats.read).toBe(out.stats.elementsOut + out.stats.skipped);
+            expect(out.stats.skipped).toBeLessThanOrEqual(1);
+            for (const summary of Object.values(out.stats.skippedByReason)) {
+              for (const key of summary.firstKeys)
+                expect(key === file || key.startsWith(`${file}:`)).toBe(true);
+            }
+          },
+        ),
+        { numRuns: 80 },
+      );
+      // The inputs must be bad often enough for the property to say something.
+      expect(badCases).toBeGreaterThan(4);
+    });
+  }
 });

@@ -1,6 +1,11 @@
 import { chmod, mkdir, symlink } from 'node:fs/promises';
 import { relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArchiveError, InvalidArgumentError, TooManyErrorsError } from '../../src/core/errors.js';
+import type { StageStats } from '../../src/core/stats.js';
 import {
   InputError,
   type KeyValue,
@@ -8,6 +13,7 @@ import {
   stringInputProducer,
   wholeFileReader,
 } from '../../src/index.js';
+import type { WholeFileReaderOptions } from '../../src/readers/whole-file-reader.js';
 import {
   canListOpenFds,
   makeTempDir,
@@ -15,6 +21,7 @@ import {
   pseudoRandomBytes,
   rejectionOf,
   type TempDir,
+  thrownBy,
   tick,
 } from '../helpers/files.js';
 
@@ -153,5 +160,194 @@ describe('wholeFileReader', () => {
     await wholeFileReader([A, B, C]).toArray();
     await tick();
     expect(openDescriptorsFor(A) + openDescriptorsFor(B) + openDescriptorsFor(C)).toBe(0);
+  });
+});
+
+/** A tar archive (tar-stream's writer: headers, padding and the end-of-archive marker). */
+async function tarOf(entries: [string, Uint8Array | string][]): Promise<Uint8Array> {
+  const pack = tar.pack();
+  for (const [name, body] of entries) pack.entry({ name }, Buffer.from(body));
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+function readerStats(stream: { stats(): StageStats[] }): StageStats {
+  const s = stream.stats().find((x) => x.name === 'whole_file_reader');
+  if (!s) throw new Error('no whole_file_reader entry in stats()');
+  return s;
+}
+
+async function runWith(files: string[], options?: WholeFileReaderOptions) {
+  const reader = wholeFileReader(files, options);
+  const records: KeyValue[] = [];
+  let error: unknown = null;
+  try {
+    for await (const r of reader) records.push(r);
+  } catch (err) {
+    error = err;
+  }
+  return { records, error, stats: readerStats(reader), report: reader.report() };
+}
+
+describe('wholeFileReader: error policy', () => {
+  let archive: string;
+  let cutArchive: string;
+  beforeAll(async () => {
+    const bytes = await tarOf([
+      ['a.txt', 'in the archive'],
+      ['big.bin', pseudoRandomBytes(5000, 3)],
+    ]);
+    archive = await tmp.write('entries.tar', bytes);
+    // a.txt: header 512 + data 512; big.bin: header at 1024, data from 1536: cut inside it.
+    cutArchive = await tmp.write('cut.tar', bytes.subarray(0, 1536 + 1000));
+  });
+
+  it('raise (default): typed errors with file, parameter and stage; the stream ends', async () => {
+    const missing = tmp.path('policy-missing.bin');
+    const out = await runWith([A, missing, B]);
+    expect(out.records.map((r) => r.key)).toEqual([A]);
+    expect(out.error).toBeInstanceOf(NotFoundError);
+    expect(out.error).toMatchObject({ file: missing, parameter: 'filename', stage: 'wholeFileReader' });
+    expect(out.stats.read).toBe(2);
+    const noEntry = `${archive}#nope.txt`;
+    const e2 = (await runWith([noEntry])).error as NotFoundError;
+    expect(e2).toBeInstanceOf(NotFoundError);
+    expect(e2).toMatchObject({ file: noEntry, stage: 'wholeFileReader' });
+    expect(e2.message).toContain(archive);
+    expect(e2.message).toContain('"nope.txt"');
+  });
+
+  it('raise: an entry cut short is an ArchiveError naming archive, entry and offset', async () => {
+    const err = (await runWith([`${cutArchive}#big.bin`])).error as ArchiveError;
+    expect(err).toBeInstanceOf(ArchiveError);
+    expect(err).toMatchObject({ file: cutArchive, key: `${cutArchive}#big.bin`, offset: 2536 });
+    expect(err.message).toContain('"big.bin"');
+    expect(err.message).toContain('byte offset 2536');
+  });
+
+  it('skip: missing, directory, no such entry, broken archive are counted by reason; read = yielded + skipped', async () => {
+    const missing = tmp.path('skip-missing.bin');
+    const dir = tmp.path('skip-dir');
+    await mkdir(dir);
+    const noEntry = `${archive}#nope.txt`;
+    const broken = `${cutArchive}#big.bin`;
+    const out = await runWith([A, missing, dir, noEntry, `${archive}#a.txt`, broken, C], { onError: 'skip' });
+    expect(out.error).toBeNull();
+    expect(out.records.map((r) => r.key)).toEqual([A, `${archive}#a.txt`, C]);
+    expect(new TextDecoder().decode(out.records[1].value)).toBe('in the archive');
+    expect(out.stats).toMatchObject({ read: 7, elementsOut: 3, skipped: 4 });
+    expect(out.stats.skippedByReason).toEqual({
+      NotFoundError: { count: 3, firstKeys: [missing, dir, noEntry] },
+      ArchiveError: { count: 1, firstKeys: [broken] },
+    });
+    expect(out.report.stages).toEqual([
+      {
+        stage: 'whole_file_reader',
+        read: 7,
+        yielded: 3,
+        skipped: 4,
+        skippedByReason: out.stats.skippedByReason,
+      },
+    ]);
+  });
+
+  it.skipIf(process.getuid?.() === 0)(
+    'skip: an unreadable file (chmod 000) is skipped as NotFoundError',
+    async () => {
+      const file = await tmp.write('policy-noperm.bin', 'secret');
+      await chmod(file, 0o000);
+      const out = await runWith([file, A], { onError: 'skip' });
+      expect(out.records.map((r) => r.key)).toEqual([A]);
+      expect(out.stats.skippedByReason).toEqual({ NotFoundError: { count: 1, firstKeys: [file] } });
+    },
+  );
+
+  it('warn: a line per skip through the warn option', async () => {
+    const missing = tmp.path('warn-missing.bin');
+    const lines: string[] = [];
+    const out = await runWith([missing, A, `${archive}#nope.txt`], {
+      onError: 'warn',
+      warn: (l) => lines.push(l),
+    });
+    expect(out.records.map((r) => r.key)).toEqual([A]);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^wholeFileReader: skipped ${missing}: .*no such file`));
+    expect(lines[1]).toContain(`skipped ${archive}#nope.txt`);
+  });
+
+  it('maxErrors: the skip past the bound raises TooManyErrorsError', async () => {
+    const out = await runWith([tmp.path('m1'), A, tmp.path('m2'), B], { onError: 'skip', maxErrors: 1 });
+    expect(out.records.map((r) => r.key)).toEqual([A]);
+    expect(out.error).toBeInstanceOf(TooManyErrorsError);
+    expect((out.error as TooManyErrorsError).key).toBe(tmp.path('m2'));
+    expect(out.stats.skipped).toBe(2);
+  });
+
+  it('rejects bad policy options at construction', () => {
+    for (const [name, options] of [
+      ['onError', { onError: 'ignore' }],
+      ['maxErrors', { maxErrors: 1.5 }],
+      ['options', 3],
+    ] as const) {
+      const err = thrownBy(() => wholeFileReader([A], options as never));
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).parameter).toBe(name);
+    }
+  });
+});
+
+describe('wholeFileReader: fuzzed archives (random, truncated, bit-flipped, empty)', () => {
+  it('reads an entry or fails typed, never hangs; under skip read = yielded + skipped', async () => {
+    const base = await tarOf([
+      ['x.bin', pseudoRandomBytes(700, 1)],
+      ['y.txt', 'why'],
+    ]);
+    let n = 0;
+    let failures = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(base.length) }),
+          fc.record({ kind: fc.constant('flip' as const), at: fc.nat(base.length - 1), bit: fc.nat(7) }),
+          fc.record({ kind: fc.constant('random' as const), length: fc.nat(3000), seed: fc.integer() }),
+          fc.constant({ kind: 'empty' as const }),
+        ),
+        fc.boolean(),
+        fc.constantFrom('raise' as const, 'skip' as const),
+        async (m, gzip, onError) => {
+          let bytes: Uint8Array =
+            m.kind === 'truncate'
+              ? base.subarray(0, m.at)
+              : m.kind === 'flip'
+                ? base.slice()
+                : m.kind === 'random'
+                  ? pseudoRandomBytes(m.length, m.seed)
+                  : new Uint8Array(0);
+          if (m.kind === 'flip') bytes[m.at] ^= 1 << m.bit;
+          if (gzip && m.kind !== 'random') bytes = gzipSync(bytes);
+          const file = await tmp.write(`fuzz-${n++}.tar`, bytes);
+          const names = [`${file}#y.txt`, A];
+          const t0 = performance.now();
+          const out = await runWith(names, { onError });
+          expect(performance.now() - t0).toBeLessThan(5000);
+          if (out.error !== null) {
+            failures++;
+            expect(onError).toBe('raise');
+            expect(out.error).toBeInstanceOf(InputError);
+            expect((out.error as InputError).file?.startsWith(file)).toBe(true);
+            return;
+          }
+          expect(out.stats.read).toBe(out.stats.elementsOut + out.stats.skipped);
+          expect(out.records.at(-1)?.key).toBe(A);
+          const y = out.records.find((r) => r.key === `${file}#y.txt`);
+          if (y) expect(y.value.length).toBeLessThanOrEqual(3);
+          else failures++;
+        },
+      ),
+      { numRuns: 120 },
+    );
+    expect(failures).toBeGreaterThan(10);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
+import { ArchiveError, type InputError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
 import { extractTar } from '../../src/sources/safe-extract.js';
 import { makeTempDir, rejectionOf, type TempDir } from '../helpers/files.js';
 
@@ -128,9 +128,10 @@ describe('extractTar: hostile archives', () => {
       const { archive, out, base } = await caseWith(await buildTar(entries));
       const before = readdirSync(base).sort();
       const error = await rejectionOf(() => extractTar(archive, out));
-      expect(error).toBeInstanceOf(InputError);
+      expect(error).toBeInstanceOf(ArchiveError);
       expect((error as InputError).file).toBe(archive);
       expect((error as InputError).key).toBe(entryName);
+      expect((error as InputError).stage).toBe('extractTar');
       expect((error as Error).message).toContain(JSON.stringify(entryName));
       expect((error as Error).message).toContain(archive);
       // Nothing landed beside `out/` (the parent folder), nor one level further up.
@@ -146,7 +147,7 @@ describe('extractTar: hostile archives', () => {
     await mkdir(out);
     await symlink(join(base, 'outside'), join(out, 'tunnel'));
     const error = await rejectionOf(() => extractTar(archive, out));
-    expect(error).toBeInstanceOf(InputError);
+    expect(error).toBeInstanceOf(ArchiveError);
     expect((error as InputError).key).toBe('tunnel/evil');
     expect(readdirSync(join(base, 'outside'))).toEqual([]);
   });
@@ -159,7 +160,7 @@ describe('extractTar: hostile archives', () => {
     ]);
     const { archive, out } = await caseWith(bytes);
     const error = await rejectionOf(() => extractTar(archive, out));
-    expect(error).toBeInstanceOf(InputError);
+    expect(error).toBeInstanceOf(ArchiveError);
     expect((error as InputError).key).toBe('B');
   });
 
@@ -172,7 +173,7 @@ describe('extractTar: hostile archives', () => {
     await mkdir(out);
     await symlink(join(base, 'outside'), join(out, 'tunnel'));
     const error = await rejectionOf(() => extractTar(archive, out));
-    expect(error).toBeInstanceOf(InputError);
+    expect(error).toBeInstanceOf(ArchiveError);
     expect((error as InputError).key).toBe('x');
   });
 
@@ -183,7 +184,7 @@ describe('extractTar: hostile archives', () => {
     ]);
     const { archive, out } = await caseWith(bytes);
     const error = await rejectionOf(() => extractTar(archive, out));
-    expect(error).toBeInstanceOf(InputError);
+    expect(error).toBeInstanceOf(ArchiveError);
     expect((error as InputError).key).toBe('d');
   });
 });
@@ -200,7 +201,7 @@ describe('extractTar: errors', () => {
   it('names an archive that is not a tar file', async () => {
     const { archive, out } = await caseWith(Buffer.alloc(1024, 7));
     const error = await rejectionOf(() => extractTar(archive, out));
-    expect(error).toBeInstanceOf(InputError);
+    expect(error).toBeInstanceOf(ArchiveError);
     expect((error as InputError).file).toBe(archive);
     expect((error as Error).message).toContain(archive);
   });
@@ -209,8 +210,24 @@ describe('extractTar: errors', () => {
     const gz = gzipSync(await buildTar([{ name: 'a', body: 'a'.repeat(5000) }]));
     const { archive, out } = await caseWith(gz.subarray(0, gz.length - 20), 'cut.tgz');
     const error = await rejectionOf(() => extractTar(archive, out));
-    expect(error).toBeInstanceOf(InputError);
+    expect(error).toBeInstanceOf(ArchiveError);
     expect((error as InputError).file).toBe(archive);
+  });
+
+  it('names a tar truncated inside an entry, with the entry as key', async () => {
+    const bytes = await buildTar([
+      { name: 'a.txt', body: 'a'.repeat(100) },
+      { name: 'big.bin', body: 'b'.repeat(5000) },
+    ]);
+    // a.txt: header 512 + data 512; big.bin: header at 1024, data from 1536; cut inside its data.
+    const { archive, out } = await caseWith(bytes.subarray(0, 1536 + 2000));
+    const error = await rejectionOf(() => extractTar(archive, out));
+    expect(error).toBeInstanceOf(ArchiveError);
+    expect((error as InputError).file).toBe(archive);
+    expect((error as InputError).key).toBe('big.bin');
+    expect(error.message).toContain('"big.bin"');
+    // The entry before the cut was extracted whole.
+    expect(readFileSync(join(out, 'a.txt'), 'utf8')).toBe('a'.repeat(100));
   });
 
   it('rejects bad arguments, naming the parameter', async () => {
