@@ -36,6 +36,8 @@ export function wholeFileReader(
     (counters) => {
       const files = upstream[Symbol.asyncIterator]();
       let done = false;
+      /** The read in flight: return() waits for it, so a cancelled run leaves no file open. */
+      let reading: Promise<unknown> | null = null;
       const close = async (): Promise<void> => {
         done = counters.done = true;
         await files.return?.();
@@ -46,6 +48,7 @@ export function wholeFileReader(
             if (done) return { value: undefined, done: true };
             counters.start();
             const r = await files.next();
+            if (done) return { value: undefined, done: true }; // returned meanwhile: read no more
             if (r.done) {
               done = counters.done = true;
               return { value: undefined, done: true };
@@ -53,7 +56,9 @@ export function wholeFileReader(
             const file = r.value;
             counters.read++;
             try {
-              const value = await readWholeFile(file, STAGE);
+              const read = readWholeFile(file, STAGE);
+              reading = read;
+              const value = await read.finally(() => (reading = null));
               counters.elementsIn++;
               counters.elementsOut++;
               return { value: { key: file, value }, done: false };
@@ -69,6 +74,7 @@ export function wholeFileReader(
         },
         async return(): Promise<IteratorResult<KeyValue>> {
           if (!done) await close();
+          await reading?.catch(() => undefined);
           return { value: undefined, done: true };
         },
       };

@@ -232,8 +232,15 @@ export async function* scanTar(archive: string, scan: ScanOptions): AsyncGenerat
               stage,
             });
           consumed = true;
+          // Pulled by hand: `for await` would destroy the entry when the consumer stops early, and
+          // tar-stream then never reaches the next header (the scan hangs); left intact, the
+          // entry.resume() after the yield below drains what was not read.
+          const it = entry[Symbol.asyncIterator]();
           try {
-            for await (const c of entry) {
+            for (;;) {
+              const r = await it.next();
+              if (r.done) break;
+              const c = r.value;
               yield new Uint8Array(c.buffer, c.byteOffset, c.length);
             }
           } catch (err) {
