@@ -1,8 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { DecodeError, InputError, TruncatedRecordError } from '../core/errors.js';
-import { fileError } from '../readers/file-errors.js';
+import { fileError, openRegularFile } from '../readers/file-errors.js';
 
 /** IDX magic numbers (big-endian u32 at offset 0): 0x08 = unsigned bytes, then the rank. */
 export const IDX_UBYTE_RANK1_MAGIC = 0x00000801;
@@ -149,15 +148,8 @@ async function sizeOf(file: string, stage: string): Promise<number> {
 }
 
 async function readPlainPrefix(file: string, n: number, stage: string): Promise<IdxHeader> {
-  let handle: FileHandle;
+  const { handle, size } = await openRegularFile(file, stage);
   try {
-    handle = await open(file, 'r');
-  } catch (err) {
-    throw fileError(stage, file, err);
-  }
-  try {
-    const st = await handle.stat();
-    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     const buf = new Uint8Array(n);
     let total = 0;
     while (total < n) {
@@ -165,7 +157,7 @@ async function readPlainPrefix(file: string, n: number, stage: string): Promise<
       if (bytesRead === 0) break;
       total += bytesRead;
     }
-    return { bytes: buf.subarray(0, total), fileSize: st.size };
+    return { bytes: buf.subarray(0, total), fileSize: size };
   } catch (err) {
     throw fileError(stage, file, err);
   } finally {
@@ -174,7 +166,8 @@ async function readPlainPrefix(file: string, n: number, stage: string): Promise<
 }
 
 async function readGzipPrefix(file: string, n: number, stage: string): Promise<Uint8Array> {
-  const raw = createReadStream(file);
+  const { handle } = await openRegularFile(file, stage);
+  const raw = handle.createReadStream();
   const inflater = createGunzip();
   let openError: unknown = null;
   raw.on('error', (err) => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import fg from 'fast-glob';
 import { type ErrorPolicyOptions, errorPolicyOption, handleElementError } from '../core/error-policy.js';
@@ -221,11 +221,17 @@ async function list(config: ListConfig, stage: string): Promise<ImageFolderListi
   ) as Record<ImageFolderSplit, ImageFolderSplitCounts>;
   for (let label = 0; label < classNames.length; label++) {
     const className = classNames[label];
-    const names = (await fg('*', { cwd: join(root, className), onlyFiles: true, deep: 1 })).sort();
+    // readdir, not a glob of files only: a dangling or looping symlink named like an image must be
+    // listed (its read then fails, raised or counted) rather than vanish from the listing.
+    const entries = (await readdir(join(root, className), { withFileTypes: true }))
+      .filter((e) => !e.name.startsWith('.'))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     let images = 0;
-    for (const name of names) {
+    for (const entry of entries) {
+      const name = entry.name;
       const path = join(root, className, name);
-      if (!config.extensions.has(extname(name).slice(1).toLowerCase())) {
+      const candidate = entry.isFile() || entry.isSymbolicLink();
+      if (!candidate || !config.extensions.has(extname(name).slice(1).toLowerCase())) {
         ignored.push(path);
         continue;
       }

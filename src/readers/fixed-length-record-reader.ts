@@ -1,5 +1,5 @@
 import type { ReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { createGunzip, createInflate } from 'node:zlib';
 import {
   type ErrorPolicy,
@@ -17,9 +17,9 @@ import {
 import type { StageCounters } from '../core/stats.js';
 import { returnsUpstreamFirst, type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
-import { splitArchiveName } from '../sources/archive-name.js';
+import { archiveEntryOf } from '../sources/archive-name.js';
 import { tarEntryChunks } from '../sources/tar-entries.js';
-import { fileError } from './file-errors.js';
+import { checkFileName, fileError, openRegularFile } from './file-errors.js';
 import type { KeyValue } from './whole-file-reader.js';
 
 /**
@@ -139,7 +139,7 @@ async function* readAll(
       counters.start();
       const r = await files.next();
       if (r.done) break;
-      const file = r.value;
+      const file = checkFileName(r.value, STAGE);
       let truncated: TruncatedRecordError | null;
       try {
         truncated = yield* readFile(file, layout, counters);
@@ -164,8 +164,8 @@ async function* readAll(
 /** A file's records; returns the truncated record at its end, if any (the caller applies the policy). */
 type FileRecords = AsyncGenerator<KeyValue, TruncatedRecordError | null>;
 
-function readFile(file: string, layout: Layout, counters: StageCounters): FileRecords {
-  const inArchive = splitArchiveName(file);
+async function* readFile(file: string, layout: Layout, counters: StageCounters): FileRecords {
+  const inArchive = await archiveEntryOf(file);
   if (inArchive) {
     if (layout.encoding) {
       throw invalidArgument(
@@ -179,28 +179,14 @@ function readFile(file: string, layout: Layout, counters: StageCounters): FileRe
       stage: STAGE,
       chunkBytes: layout.chunkBytes,
     });
-    return readStreamed(file, chunks, layout, counters, (err) => err);
+    return yield* readStreamed(file, chunks, layout, counters, (err) => err);
   }
-  return layout.encoding ? readCompressed(file, layout, counters) : readPlain(file, layout, counters);
+  return yield* layout.encoding ? readCompressed(file, layout, counters) : readPlain(file, layout, counters);
 }
 
 /** Opens `file` for reading and takes its size: the size the file is read at, whatever happens to it later. */
-async function openSized(file: string): Promise<{ handle: FileHandle; size: number }> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, 'r');
-  } catch (err) {
-    throw fileError(STAGE, file, err);
-  }
-  try {
-    const st = await handle.stat();
-    // Linux opens a directory for reading; it would only fail at the first read, if any.
-    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    return { handle, size: st.size };
-  } catch (err) {
-    await handle.close();
-    throw fileError(STAGE, file, err);
-  }
+function openSized(file: string): Promise<{ handle: FileHandle; size: number }> {
+  return openRegularFile(file, STAGE);
 }
 
 /** A file that ended before the size it had when opened: it was truncated while being read. */

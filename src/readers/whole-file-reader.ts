@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { type ErrorPolicyOptions, errorPolicyOption, handleElementError } from '../core/error-policy.js';
 import { type Source, Stream } from '../core/stream.js';
 import { objectOption } from '../core/validate.js';
-import { splitArchiveName } from '../sources/archive-name.js';
+import { archiveEntryOf } from '../sources/archive-name.js';
 import { tarEntryChunks } from '../sources/tar-entries.js';
-import { fileError } from './file-errors.js';
+import { checkFileName, fileError, openRegularFile } from './file-errors.js';
 
 export interface KeyValue {
   /** The filename for whole files; `<filename>:<index>` for records. */
@@ -53,7 +52,7 @@ export function wholeFileReader(
               done = counters.done = true;
               return { value: undefined, done: true };
             }
-            const file = r.value;
+            const file = checkFileName(r.value, STAGE);
             counters.read++;
             try {
               const read = readWholeFile(file, STAGE);
@@ -90,8 +89,15 @@ export function wholeFileReader(
  */
 export async function readWholeFile(file: string, stage: string): Promise<Uint8Array> {
   try {
-    const inArchive = splitArchiveName(file);
-    if (!inArchive) return new Uint8Array(await readFile(file));
+    const inArchive = await archiveEntryOf(file);
+    if (!inArchive) {
+      const { handle } = await openRegularFile(file, stage);
+      try {
+        return new Uint8Array(await handle.readFile());
+      } finally {
+        await handle.close();
+      }
+    }
     const parts: Uint8Array[] = [];
     let length = 0;
     for await (const chunk of tarEntryChunks(inArchive.archive, inArchive.entry, { stage })) {

@@ -1,4 +1,5 @@
 import { invalidArgument } from '../core/errors.js';
+import { isRegularFile } from '../readers/file-errors.js';
 import { globMatcher } from './glob.js';
 import { listTar } from './tar-entries.js';
 
@@ -21,6 +22,16 @@ export function splitArchiveName(name: string): ArchiveEntryName | null {
     if (ARCHIVE.test(archive) && i + 1 < name.length) return { archive, entry: name.slice(i + 1) };
   }
   return null;
+}
+
+/**
+ * splitArchiveName for a name a reader is about to open: a file that exists under the whole name
+ * (`backup.tar#2`) is that file, not entry `2` of `backup.tar`.
+ */
+export async function archiveEntryOf(name: string): Promise<ArchiveEntryName | null> {
+  const split = splitArchiveName(name);
+  if (!split) return null;
+  return (await isRegularFile(name)) ? null : split;
 }
 
 const STAGE = 'archiveEntryNames';

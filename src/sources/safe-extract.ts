@@ -1,10 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { link, lstat, mkdir, open, realpath, symlink, unlink } from 'node:fs/promises';
+import { type FileHandle, link, lstat, mkdir, open, realpath, symlink, unlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar, { type Header } from 'tar-stream';
-import { ArchiveError, InputError, invalidArgument, NotFoundError } from '../core/errors.js';
+import { ArchiveError, InputError, invalidArgument } from '../core/errors.js';
+import { fileError, openRegularFile } from '../readers/file-errors.js';
 
 /**
  * Safe `.tar` / `.tar.gz` extraction: every entry must land inside the destination folder.
@@ -47,12 +47,18 @@ export async function extractTar(archive: string, dir: string): Promise<ExtractR
     throw invalidArgument('archive', 'a non-empty path', archive, STAGE);
   }
   if (typeof dir !== 'string' || dir === '') throw invalidArgument('dir', 'a non-empty path', dir, STAGE);
-  const gzipped = await isGzip(archive);
-  await mkdir(dir, { recursive: true });
-  const root = await realpath(dir);
+  const { handle, gzipped } = await openArchive(archive);
+  let root: string;
+  try {
+    await mkdir(dir, { recursive: true });
+    root = await realpath(dir);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
 
   const extract = tar.extract();
-  const source = createReadStream(archive);
+  const source = handle.createReadStream({ start: 0 });
   const piping = pipeline(gzipped ? [source, createGunzip(), extract] : [source, extract]);
   piping.catch(() => {}); // awaited below; this only stops an early unhandled rejection
   const entries: string[] = [];
@@ -96,23 +102,16 @@ export async function extractTar(archive: string, dir: string): Promise<ExtractR
   return { dir: root, entries };
 }
 
-async function isGzip(archive: string): Promise<boolean> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(archive, 'r');
-  } catch (error) {
-    throw new NotFoundError(`${STAGE}: cannot open archive ${archive}: ${(error as Error).message}`, {
-      file: archive,
-      stage: STAGE,
-      cause: error,
-    });
-  }
+/** Opens a regular archive file (never a FIFO or device) and sniffs gzip from its first bytes. */
+async function openArchive(archive: string): Promise<{ handle: FileHandle; gzipped: boolean }> {
+  const { handle } = await openRegularFile(archive, STAGE);
   try {
     const magic = Buffer.alloc(2);
     const { bytesRead } = await handle.read(magic, 0, 2, 0);
-    return bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-  } finally {
+    return { handle, gzipped: bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b };
+  } catch (err) {
     await handle.close();
+    throw fileError(STAGE, archive, err);
   }
 }
 

@@ -1,5 +1,4 @@
 import type { ReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
@@ -14,7 +13,7 @@ import { ArchiveError, InputError, invalidArgument, NotFoundError } from '../cor
 import type { StageCounters } from '../core/stats.js';
 import { Stream } from '../core/stream.js';
 import { integerOption, objectOption } from '../core/validate.js';
-import { fileError } from '../readers/file-errors.js';
+import { fileError, openRegularFile } from '../readers/file-errors.js';
 import { globMatcher } from './glob.js';
 
 type TarSource = AsyncIterable<Buffer> & {
@@ -119,16 +118,9 @@ async function* underPolicy(
  */
 export async function* scanTar(archive: string, scan: ScanOptions): AsyncGenerator<TarEntry> {
   const { stage } = scan;
-  let handle: FileHandle;
   let gzip: boolean;
+  const { handle } = await openRegularFile(archive, stage);
   try {
-    handle = await open(archive, 'r');
-  } catch (err) {
-    throw fileError(stage, archive, err);
-  }
-  try {
-    const st = await handle.stat();
-    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     const magic = new Uint8Array(2);
     const { bytesRead } = await handle.read(magic, 0, 2, 0);
     gzip = bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
