@@ -6,14 +6,17 @@ export { interleave } from './batch/interleave.js';
 export { prefetch } from './batch/prefetch.js';
 export type { Batch, Example, NumberDType } from './batch/stack.js';
 export { stack } from './batch/stack.js';
+export type { ErrorPolicy, ErrorPolicyOptions, OnError } from './core/error-policy.js';
 export type { InputErrorContext } from './core/errors.js';
 export {
+  ArchiveError,
   CancelledError,
   DecodeError,
   InputError,
   InvalidArgumentError,
   NotFoundError,
   OutOfRangeError,
+  TooManyErrorsError,
   TruncatedRecordError,
 } from './core/errors.js';
 export { FIFOQueue } from './core/fifo-queue.js';
@@ -22,7 +25,13 @@ export { QueueBase } from './core/queue-base.js';
 export type { RandomShuffleQueueOptions } from './core/random-shuffle-queue.js';
 export { RandomShuffleQueue } from './core/random-shuffle-queue.js';
 export { CounterRng, permutation, philox4x32 } from './core/rng.js';
-export type { StageCounters, StageStats } from './core/stats.js';
+export type {
+  PipelineReport,
+  SkipSummary,
+  StageCounters,
+  StageReport,
+  StageStats,
+} from './core/stats.js';
 export type { Opener, SeededStream, Source, StageInfo } from './core/stream.js';
 export { DEFAULT_PIPE_WINDOW, Stream } from './core/stream.js';
 export type { DType, Tensor } from './core/tensor.js';
@@ -31,6 +40,7 @@ export {
   type CifarOptions,
   cifar10,
   cifar100,
+  type DistortedInputs,
   type DistortedInputsOptions,
   distortedInputs,
   type EvalExample,
@@ -68,6 +78,7 @@ export type { CifarExample } from './decode/cifar-record.js';
 export { CIFAR_IMAGE_BYTES, decodeCifarRecord } from './decode/cifar-record.js';
 export type { DecodeImageOptions } from './decode/decode-image.js';
 export { decodeImage } from './decode/decode-image.js';
+export { type Decoded, type DecodeImagesOptions, decodeImages } from './decode/decode-images.js';
 export type { DecodeJpegOptions, JpegResize } from './decode/decode-jpeg.js';
 export { decodeJpeg } from './decode/decode-jpeg.js';
 export type { DecodePngOptions } from './decode/decode-png.js';
@@ -134,7 +145,7 @@ export {
 } from './inspect/dump-samples.js';
 export { CONSTANT_VIEW_VALUE, rescaleForView, type ViewImage, viewImage } from './inspect/view-rescale.js';
 export type { ExampleFn, MapParallelOptions, ParallelFn } from './parallel/map-parallel.js';
-export { MapError, mapParallel } from './parallel/map-parallel.js';
+export { MapError, MapTimeoutError, mapParallel, WorkerDiedError } from './parallel/map-parallel.js';
 export type { ShardFactory } from './parallel/shard-worker.js';
 export type { ShardedPipelineOptions } from './parallel/sharded-pipeline.js';
 export { shardedPipeline } from './parallel/sharded-pipeline.js';
@@ -144,6 +155,15 @@ export type { FixedLengthRecordReaderOptions } from './readers/fixed-length-reco
 export { fixedLengthRecordReader } from './readers/fixed-length-record-reader.js';
 export type { KeyValue } from './readers/whole-file-reader.js';
 export { wholeFileReader } from './readers/whole-file-reader.js';
+export { type RecordLocation, RecordLocator } from './resume/record-locator.js';
+export {
+  type IndexedRecord,
+  type IndexedRecordBatch,
+  type RecordBatchesPosition,
+  type ShuffledRecordBatches,
+  type ShuffledRecordBatchesOptions,
+  shuffledRecordBatches,
+} from './resume/shuffled-record-batches.js';
 export { archiveEntryNames } from './sources/archive-name.js';
 export {
   type DownloadOptions,
@@ -154,3 +174,92 @@ export {
 export { globToRegExp } from './sources/glob.js';
 export { type ExtractResult, extractTar } from './sources/safe-extract.js';
 export { type TarEntriesOptions, type TarEntry, tarEntries } from './sources/tar-entries.js';
+export { registerConvGradientKernels } from './train/conv-gradient-kernels.js';
+export type { ClassScores, EvaluateOptions, EvaluationResult } from './train/evaluate.js';
+export { evaluate } from './train/evaluate.js';
+export type { FitOptions, FitResult } from './train/fit.js';
+export { fit } from './train/fit.js';
+export {
+  type CheckpointIndex,
+  type CheckpointState,
+  type LatestCheckpoint,
+  latestCheckpoint,
+  restoreCheckpoint,
+} from './train/hooks/checkpoint-files.js';
+export {
+  type CheckpointSaverHook,
+  type CheckpointSaverOptions,
+  checkpointSaver,
+  type SavedCheckpoint,
+} from './train/hooks/checkpoint-saver.js';
+export { type LoggerHook, type LoggerOptions, logger } from './train/hooks/logger.js';
+export { NanLossError, type NanLossOptions, nanLoss } from './train/hooks/nan-loss.js';
+export type { WindowStats } from './train/hooks/step-window.js';
+export { type StopAtStepOptions, stopAtStep } from './train/hooks/stop-at-step.js';
+export {
+  type SummaryRow,
+  type SummaryWriterHook,
+  type SummaryWriterOptions,
+  summaryWriter,
+} from './train/hooks/summary-writer.js';
+export type { FitContext, FitOutcome, Hook, StepInfo } from './train/hooks/types.js';
+export {
+  type Cifar10LearningRateOptions,
+  cifar10LearningRate,
+  type ExponentialDecayOptions,
+  exponentialDecay,
+  type LearningRateSchedule,
+} from './train/learning-rate.js';
+export { type LinePlotOptions, type LineSeries, linePlot } from './train/line-plot.js';
+export {
+  BACKEND_ORDER,
+  currentRuntime,
+  currentTf,
+  type LoadTfOptions,
+  loadTf,
+  type TfBackendChoice,
+  type TfNamespace,
+  type TfRuntime,
+} from './train/load-tf.js';
+export {
+  loadModel,
+  loadNamedTensors,
+  type NamedTensor,
+  saveModel,
+  saveNamedTensors,
+} from './train/model-files.js';
+export {
+  CIFAR10_LRN,
+  CIFAR10_WEIGHT_DECAY,
+  cifar10Cnn,
+  type LocalResponseNormalizationConfig,
+  localResponseNormalizationLayer,
+  type ModelOptions,
+  mnistLenet,
+  registerCustomLayers,
+} from './train/models.js';
+export {
+  type LearningRate,
+  type LossFunction,
+  type OptimizerName,
+  type TfjsEvaluation,
+  type TfjsTrainer,
+  type TfjsTrainerOptions,
+  tfjsTrainer,
+} from './train/tfjs-trainer.js';
+export { type BatchSource, type ToTfDatasetOptions, toTfDataset } from './train/to-tf-dataset.js';
+export {
+  type EvalCifarOptions,
+  evalCifar,
+  stopAfterSeconds,
+  type TrainCifarOptions,
+  type TrainCifarResult,
+  trainCifar,
+} from './train/train-cifar.js';
+export type { PositionedSource, StepResult, Trainer } from './train/trainer.js';
+export {
+  type BottleneckExample,
+  type TransferHead,
+  type TransferHeadOptions,
+  transferHead,
+} from './train/transfer-head.js';

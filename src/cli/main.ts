@@ -13,6 +13,7 @@ import { benchPipeline, progressLine } from './bench.js';
 import { detectFormat } from './detect.js';
 import { describeDataset } from './info.js';
 import { type ShownExample, samplesOf } from './samples.js';
+import { EVAL_HELP, evalCommand, TRAIN_HELP, trainCommand } from './train.js';
 
 const HELP: Record<string, string> = {
   '': `inqueue: TensorFlow 1 style input pipelines for Node.js
@@ -23,6 +24,8 @@ Commands:
   info <path>      detect the dataset at <path> and print counts per split and class
   dump <path>      write decoded (or distorted) samples as images, and optionally a contact sheet
   bench <path>     run the dataset's training pipeline and print samples/s and queue fill
+  train [path]     train the CIFAR-10 tutorial CNN on distorted inputs, checkpoint, evaluate
+  eval [path]      precision @ 1 of a training run's latest checkpoint on the test split
 
 Run 'inqueue <command> --help' for a command's options.`,
   info: `Usage: inqueue info <path>
@@ -43,6 +46,8 @@ side by side with --distorted).`,
 Runs the matching pipeline — CIFAR: distorted_inputs on --threads shards (worker threads; 1 runs
 inline); MNIST: shuffled batches; image folder: decoded batches — and prints samples/s and queue
 fill as it goes (a live line on a terminal), then the total.`,
+  train: TRAIN_HELP,
+  eval: EVAL_HELP,
 };
 
 export async function main(
@@ -82,6 +87,8 @@ export async function main(
       });
       return await bench(parsed.positionals, parsed.options, out);
     }
+    if (command === 'train') return await trainCommand(rest, out);
+    if (command === 'eval') return await evalCommand(rest, out);
     if (command === 'info') {
       const { positionals } = parseArgs(rest, {});
       const [path] = positionals;
