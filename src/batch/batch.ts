@@ -5,8 +5,8 @@ import { randomSeed } from '../core/rng.js';
 import { type SeededStream, type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
 import { EagerShuffleQueue } from './eager-shuffle-queue.js';
-import type { ShufflePoolState } from './shuffle-pool.js';
 import { interleave } from './interleave.js';
+import type { ShufflePoolState } from './shuffle-pool.js';
 import { type Batch, type Example, type NumberDType, stack } from './stack.js';
 
 export interface BatchOptions {
