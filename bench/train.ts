@@ -16,6 +16,15 @@ import { arg, ensureCifar, PEERS, runJson, runNode } from './common.js';
 
 const NODE_MODULES = fileURLToPath(new URL('../node_modules', import.meta.url));
 
+/** Whether a package is installed with its native addon built (tfjs-node's install script fetches it). */
+function installed(pkg: string): boolean {
+  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(pkg)})`], {
+    encoding: 'utf8',
+    cwd: join(NODE_MODULES, '..'),
+  });
+  return r.status === 0;
+}
+
 function peerTfjs(backend: string, steps: number): string {
   const script = join(PEERS, 'tfjs', 'train_bench.js');
   if (!existsSync(script)) return `skipped: ${script} not found`;
@@ -66,12 +75,17 @@ export async function benchTrain(): Promise<void> {
     );
   }
   for (const backend of ['gpu', 'node'] as const) {
+    const pkg = `@tensorflow/tfjs-node${backend === 'gpu' ? '-gpu' : ''}`;
+    if (!installed(pkg)) {
+      lines.push(`| ${pkg} | not installed here (or its native addon is missing) | | |`);
+      continue;
+    }
     const r = runJson(process.execPath, ['--import', 'tsx', stepBench, backend, '--steps', '5']);
     if (r) {
       lines.push(
         `| ${backend} | ${(r.samplesPerSec as number).toFixed(1)} | ${(r.medianStepSec as number).toFixed(2)} | ${r.rssMB} |`,
       );
-    } else lines.push(`| tfjs-node${backend === 'gpu' ? '-gpu' : ''} | not installed here | | |`);
+    } else lines.push(`| ${pkg} | fails to load (see above) | | |`);
   }
   process.stdout.write(`\n### cifar10Cnn training step, batch 128\n\n${lines.join('\n')}\n\n`);
   process.stdout.write(`peer (tfjs stock kernels) on wasm: ${peerTfjs('wasm', 1)}\n`);
