@@ -13,6 +13,7 @@ import { cifar10, cifar100, distortedInputs, inputs } from '../../src/datasets/c
 import type { KeyValue } from '../../src/readers/whole-file-reader.js';
 import {
   canListOpenFds,
+  concat,
   makeTempDir,
   openDescriptorsFor,
   pseudoRandomBytes,
@@ -74,16 +75,6 @@ async function fewClasses(name: string): Promise<string> {
   }
   await writeFile(join(dir, 'batches.meta.txt'), 'a\nb\n');
   return dir;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 const plainKeys = (keys: string[]) => keys.map((k) => k.replace(/^.*[#/]cifar-10/, 'cifar-10'));

@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import {
   canListOpenFds,
+  concat,
   makeTempDir,
   pseudoRandomBytes,
   rejectionOf,
@@ -38,16 +39,6 @@ function u32be(v: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, v, false);
   return b;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function imagesIdx(

@@ -4,28 +4,15 @@ import { dirname, join } from 'node:path';
 import tar from 'tar-stream';
 import { expect } from 'vitest';
 import type { InputError, Stream } from '../../src/index.js';
+import { concat } from '../helpers/files.js';
+
+export { concat, type Drained, drain } from '../helpers/files.js';
 
 /**
  * Builders and checks shared by the bad-input catalog: draining a stream into what it gave and how
  * it ended, the report line of a stage (with read = yielded + skipped checked), tar archives made by
  * GNU tar (real layouts) or tar-stream (hostile headers GNU tar will not write), and IDX files.
  */
-
-/** What a stream gave before it ended, and the error it ended with (undefined when it completed). */
-export interface Drained<T> {
-  out: T[];
-  error: unknown;
-}
-
-export async function drain<T>(stream: AsyncIterable<T>): Promise<Drained<T>> {
-  const out: T[] = [];
-  try {
-    for await (const x of stream) out.push(x);
-    return { out, error: undefined };
-  } catch (error) {
-    return { out, error };
-  }
-}
 
 /**
  * The report line of the stage `name` of `stream`'s pipeline; fails unless read = yielded + skipped
@@ -61,16 +48,6 @@ export function expectTyped(
 }
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 export function u32be(v: number): Uint8Array {
   const b = new Uint8Array(4);

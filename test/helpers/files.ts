@@ -90,3 +90,31 @@ export function thrownBy(action: () => unknown): Error {
   }
   throw new Error('Expected the action to throw, but it returned');
 }
+
+/** The bytes of `parts`, one after the other. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** What a stream gave before it ended, and the error it ended with (undefined when it completed). */
+export interface Drained<T> {
+  out: T[];
+  error: unknown;
+}
+
+/** Pulls `stream` to its end or first error, keeping what came before the error. */
+export async function drain<T>(stream: AsyncIterable<T>): Promise<Drained<T>> {
+  const out: T[] = [];
+  try {
+    for await (const x of stream) out.push(x);
+    return { out, error: undefined };
+  } catch (error) {
+    return { out, error };
+  }
+}

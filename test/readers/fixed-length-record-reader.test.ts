@@ -19,6 +19,7 @@ import {
 } from '../../src/index.js';
 import {
   canListOpenFds,
+  drain,
   fileHandleResources,
   makeTempDir,
   openDescriptorsFor,
@@ -88,16 +89,10 @@ interface RunResult {
 /** Pulls the reader to its end (or first error), keeping what came before the error. */
 async function run(filenames: Source<string>, options: FixedLengthRecordReaderOptions): Promise<RunResult> {
   const reader = fixedLengthRecordReader(filenames, options);
-  const records: KeyValue[] = [];
-  let error: unknown = null;
-  try {
-    for await (const r of reader) records.push(r);
-  } catch (err) {
-    error = err;
-  }
+  const { out: records, error } = await drain(reader);
   const stage = reader.stats().find((s) => s.name === 'fixed_length_record_reader');
   if (!stage) throw new Error('no fixed_length_record_reader entry in stats()');
-  return { records, error, skipped: stage.skipped };
+  return { records, error: error ?? null, skipped: stage.skipped };
 }
 
 let tmp: TempDir;
@@ -686,14 +681,8 @@ function readerStats(stream: { stats(): StageStats[] }): StageStats {
 /** Reads to the end or the first error, returning the records, the error and the reader's stats. */
 async function runWith(filenames: string[], options: FixedLengthRecordReaderOptions) {
   const reader = fixedLengthRecordReader(filenames, options);
-  const records: KeyValue[] = [];
-  let error: unknown = null;
-  try {
-    for await (const r of reader) records.push(r);
-  } catch (err) {
-    error = err;
-  }
-  return { records, error, stats: readerStats(reader), report: reader.report() };
+  const { out: records, error } = await drain(reader);
+  return { records, error: error ?? null, stats: readerStats(reader), report: reader.report() };
 }
 
 /** The bytes of a gzip stream cut at `at`, inflated as far as they go (what a reader sees before the error). */

@@ -16,6 +16,7 @@ import {
 import type { WholeFileReaderOptions } from '../../src/readers/whole-file-reader.js';
 import {
   canListOpenFds,
+  drain,
   makeTempDir,
   openDescriptorsFor,
   pseudoRandomBytes,
@@ -181,14 +182,8 @@ function readerStats(stream: { stats(): StageStats[] }): StageStats {
 
 async function runWith(files: string[], options?: WholeFileReaderOptions) {
   const reader = wholeFileReader(files, options);
-  const records: KeyValue[] = [];
-  let error: unknown = null;
-  try {
-    for await (const r of reader) records.push(r);
-  } catch (err) {
-    error = err;
-  }
-  return { records, error, stats: readerStats(reader), report: reader.report() };
+  const { out: records, error } = await drain(reader);
+  return { records, error: error ?? null, stats: readerStats(reader), report: reader.report() };
 }
 
 describe('wholeFileReader: error policy', () => {
