@@ -5,7 +5,7 @@ import { decodeImage } from '../../src/decode/decode-image.js';
 import { decodeImages } from '../../src/decode/decode-images.js';
 import { stringInputProducer } from '../../src/producers/string-input-producer.js';
 import { wholeFileReader } from '../../src/readers/whole-file-reader.js';
-import { makeTempDir, type TempDir } from '../helpers/files.js';
+import { drain, makeTempDir, type TempDir } from '../helpers/files.js';
 import { leaked, resourceCounts, settle } from '../helpers/resources.js';
 import { photoLike, sharpJpeg, sharpPng, withJpegDimensions } from './image-fixtures.js';
 
@@ -33,16 +33,6 @@ beforeAll(async () => {
 
 const text = new TextEncoder().encode('not an image, just text');
 
-async function collect<T>(stream: Stream<T>): Promise<{ out: T[]; error: unknown }> {
-  const out: T[] = [];
-  try {
-    for await (const x of stream) out.push(x);
-    return { out, error: undefined };
-  } catch (error) {
-    return { out, error };
-  }
-}
-
 describe('decodeImages', () => {
   it('replaces the bytes field with the decoded image, in input order, whatever the concurrency', async () => {
     const input = records(7);
@@ -63,7 +53,7 @@ describe('decodeImages', () => {
   });
 
   it('raise (default) ends with the DecodeError naming the key, after the elements before it', async () => {
-    const { out, error } = await collect(decodeImages(records(6, { 3: text }), { concurrency: 3 }));
+    const { out, error } = await drain(decodeImages(records(6, { 3: text }), { concurrency: 3 }));
     expect(out.map((o) => o.key)).toEqual(['k0', 'k1', 'k2']);
     expect(error).toBeInstanceOf(DecodeError);
     expect(error).toMatchObject({ key: 'k3', stage: 'decodeImage', parameter: 'bytes' });
@@ -77,7 +67,7 @@ describe('decodeImages', () => {
     const lying = withJpegDimensions(jpeg, 16000, 16000);
     const bad = { 1: text, 2: cut, 4: new Uint8Array(0), 5: lying, 7: undefined };
     const stream = decodeImages(records(9, bad), { onError: 'skip', concurrency: 2 });
-    const { out, error } = await collect(stream);
+    const { out, error } = await drain(stream);
     expect(error).toBeUndefined();
     expect(out.map((o) => o.key)).toEqual(['k0', 'k3', 'k6', 'k8']);
     expect(stream.report().stages).toEqual([
@@ -104,7 +94,7 @@ describe('decodeImages', () => {
 
   it('past maxErrors raises TooManyErrorsError', async () => {
     const stream = decodeImages(records(8, { 1: text, 3: text, 5: text }), { onError: 'skip', maxErrors: 2 });
-    const { out, error } = await collect(stream);
+    const { out, error } = await drain(stream);
     expect(out.map((o) => o.key)).toEqual(['k0', 'k2', 'k4']);
     expect(error).toBeInstanceOf(TooManyErrorsError);
     expect(error).toMatchObject({ key: 'k5', parameter: 'maxErrors' });
@@ -148,7 +138,7 @@ describe('decodeImages', () => {
         throw new Error('upstream broke');
       },
     });
-    const { out, error } = await collect(decodeImages(failing, { concurrency: 4 }));
+    const { out, error } = await drain(decodeImages(failing, { concurrency: 4 }));
     expect(out.map((o) => o.key)).toEqual(['k0', 'k1', 'k2']);
     expect((error as Error).message).toBe('upstream broke');
   });
