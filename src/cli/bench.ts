@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { map } from 'rxjs';
 import { batch, shuffleBatch } from '../batch/batch.js';
+import type { ErrorPolicyOptions } from '../core/error-policy.js';
 import { InputError } from '../core/errors.js';
 import { CounterRng } from '../core/rng.js';
 import type { StageStats } from '../core/stats.js';
@@ -12,7 +13,7 @@ import { randomResizedCrop } from '../image/random-resized-crop.js';
 import { shardedPipeline } from '../parallel/sharded-pipeline.js';
 import type { Detected } from './detect.js';
 
-export interface BenchOptions {
+export interface BenchOptions extends ErrorPolicyOptions {
   threads: number;
   batch: number;
   epochs: number;
@@ -58,7 +59,13 @@ export function benchPipeline(d: Detected, o: BenchOptions): Stream<{ key: strin
     );
   }
   if (d.format === 'mnist') {
-    const examples = mnist({ path: d.dir, split: 'train', numEpochs: o.epochs });
+    const examples = mnist({
+      path: d.dir,
+      split: 'train',
+      numEpochs: o.epochs,
+      onError: o.onError,
+      maxErrors: o.maxErrors,
+    });
     return shuffleBatch(examples, {
       batchSize: o.batch,
       capacity: 10_000 + 3 * o.batch,
@@ -75,6 +82,8 @@ export function benchPipeline(d: Detected, o: BenchOptions): Stream<{ key: strin
       numEpochs: o.epochs,
       seed: o.seed,
       channels: 3,
+      onError: o.onError,
+      maxErrors: o.maxErrors,
     });
     const examples = folder.pipe(
       map((e, i) => ({

@@ -12,6 +12,7 @@ import { parseArgs, UsageError } from './args.js';
 import { benchPipeline, progressLine } from './bench.js';
 import { detectFormat } from './detect.js';
 import { describeDataset } from './info.js';
+import { policyFromArgs, reportLines } from './report.js';
 import { type ShownExample, samplesOf } from './samples.js';
 import { EVAL_HELP, evalCommand, TRAIN_HELP, trainCommand } from './train.js';
 
@@ -35,17 +36,21 @@ an image folder of class sub-folders, the published CIFAR archives (cifar-10-bin
 cifar-100-binary.tar.gz), tar shards) and prints counts per split and class (shards: members and
 samples).`,
   dump: `Usage: inqueue dump <path> --out DIR [--count 30] [--split train] [--distorted] [--sheet]
-                   [--format png|jpeg] [--seed 1]
+                   [--format png|jpeg] [--seed 1] [--on-error raise|skip|warn] [--max-errors N]
 
 Writes the first --count examples of the split as image files in DIR with an index.csv (key, label,
 class, file). --distorted applies cifar10_input's distorted_inputs (CIFAR only; standardized images
 are rescaled for viewing). --sheet also writes DIR/sheet.png, a captioned grid (before and after
-side by side with --distorted).`,
+side by side with --distorted). --on-error skip|warn drops unreadable or undecodable examples
+(counted; --max-errors bounds them) instead of stopping; a report line says what was read, yielded
+and skipped, by reason with the first keys.`,
   bench: `Usage: inqueue bench <path> [--threads 1] [--batch 128] [--epochs 1] [--seed 1]
+                    [--on-error raise|skip|warn] [--max-errors N]
 
 Runs the matching pipeline — CIFAR: distorted_inputs on --threads shards (worker threads; 1 runs
 inline); MNIST: shuffled batches; image folder: decoded batches — and prints samples/s and queue
-fill as it goes (a live line on a terminal), then the total.`,
+fill as it goes (a live line on a terminal), then the total and the report (read, yielded,
+skipped by reason). --on-error applies to MNIST and image folders (the CIFAR pipeline raises).`,
   train: TRAIN_HELP,
   eval: EVAL_HELP,
 };
@@ -75,6 +80,8 @@ export async function main(
         sheet: { type: 'flag' },
         format: { type: 'string', default: 'png' },
         seed: { type: 'number', default: 1 },
+        'on-error': { type: 'string', default: 'raise' },
+        'max-errors': { type: 'number' },
       });
       return await dump(parsed.positionals, parsed.options, out);
     }
@@ -84,6 +91,8 @@ export async function main(
         batch: { type: 'number', default: 128 },
         epochs: { type: 'number', default: 1 },
         seed: { type: 'number', default: 1 },
+        'on-error': { type: 'string', default: 'raise' },
+        'max-errors': { type: 'number' },
       });
       return await bench(parsed.positionals, parsed.options, out);
     }
@@ -132,10 +141,11 @@ async function dump(
   if (o.distorted && detected.format !== 'cifar10' && detected.format !== 'cifar100') {
     throw new UsageError('--distorted applies to CIFAR datasets only');
   }
-  const { examples, classNames } = await samplesOf(detected, {
+  const { examples, classNames, report } = await samplesOf(detected, {
     split: String(o.split),
     distorted: Boolean(o.distorted),
     seed: Number(o.seed),
+    ...policyFromArgs(o),
   });
   const kept: ShownExample[] = [];
   const result = await dumpSamples(examples.pipe(tap((e) => kept.length < count && kept.push(e))), {
@@ -145,6 +155,7 @@ async function dump(
     classNames,
   });
   out(`wrote ${result.files.length} images and ${result.index}`);
+  for (const line of reportLines(report())) out(line);
   if (o.sheet && kept.length > 0) {
     const sheet = join(o.out, 'sheet.png');
     const befores = kept.filter((e) => e.before).map((e) => ({ image: e.before!, label: e.label }));
@@ -176,11 +187,15 @@ async function bench(
     );
   if (detected.format === 'cifar100')
     throw new InputError('inqueue bench: CIFAR-100 has no bench pipeline yet');
+  const policy = policyFromArgs(o);
+  if (detected.format === 'cifar10' && policy.onError !== 'raise')
+    throw new UsageError('--on-error applies to MNIST and image folders; the CIFAR bench pipeline raises');
   const options = {
     threads: Number(o.threads),
     batch: Number(o.batch),
     epochs: Number(o.epochs),
     seed: Number(o.seed),
+    ...policy,
   };
   const stream = benchPipeline(detected, options);
   const tty = process.stdout.isTTY === true;
@@ -206,6 +221,7 @@ async function bench(
   out(
     `${detected.format}: ${batches} batches, ${samples} samples in ${seconds.toFixed(2)} s = ${(samples / seconds).toFixed(0)} samples/s (threads ${options.threads})`,
   );
+  for (const line of reportLines(stream.report())) out(line);
   return 0;
 }
 

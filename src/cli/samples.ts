@@ -1,4 +1,6 @@
+import type { ErrorPolicyOptions } from '../core/error-policy.js';
 import { CounterRng } from '../core/rng.js';
+import type { PipelineReport } from '../core/stats.js';
 import { Stream } from '../core/stream.js';
 import type { Tensor } from '../core/tensor.js';
 import { imageFolder } from '../datasets/image-folder.js';
@@ -17,7 +19,7 @@ export interface ShownExample {
   before?: Tensor;
 }
 
-export interface SampleOptions {
+export interface SampleOptions extends ErrorPolicyOptions {
   split: string;
   distorted: boolean;
   seed: number;
@@ -27,10 +29,11 @@ export interface SampleOptions {
 export async function samplesOf(
   d: Detected,
   o: SampleOptions,
-): Promise<{ examples: Stream<ShownExample>; classNames?: string[] }> {
+): Promise<{ examples: Stream<ShownExample>; classNames?: string[]; report: () => PipelineReport }> {
+  const policy: ErrorPolicyOptions = { onError: o.onError, maxErrors: o.maxErrors };
   if (d.format === 'image-folder') {
     const split = o.split as 'train' | 'validation' | 'test';
-    const stream = imageFolder({ root: d.dir, split, shuffle: false, seed: o.seed });
+    const stream = imageFolder({ root: d.dir, split, shuffle: false, seed: o.seed, ...policy });
     const listing = await stream.listing;
     return {
       examples: Stream.from(
@@ -39,11 +42,13 @@ export async function samplesOf(
         })(),
       ),
       classNames: listing.classNames,
+      report: () => stream.report(),
     };
   }
   if (d.format === 'mnist') {
     const split = o.split === 'test' ? 'test' : 'train';
-    return { examples: mnist({ path: d.dir, split }) };
+    const examples = mnist({ path: d.dir, split, ...policy });
+    return { examples, report: () => examples.report() };
   }
   const cifar10 = d.format === 'cifar10';
   const labelBytes = cifar10 ? 1 : 2;
@@ -56,7 +61,7 @@ export async function samplesOf(
   const names = await readNames(d, cifar10 ? 'batches.meta.txt' : 'fine_label_names.txt');
   const classNames = names.length > 0 ? names : undefined;
   const distort = distortCifar({ labelBytes });
-  const records = fixedLengthRecordReader(paths, { recordBytes: labelBytes + 3072 });
+  const records = fixedLengthRecordReader(paths, { recordBytes: labelBytes + 3072, ...policy });
   let index = 0;
   const examples = Stream.from(
     (async function* () {
@@ -70,5 +75,5 @@ export async function samplesOf(
       }
     })(),
   );
-  return { examples, classNames };
+  return { examples, classNames, report: () => records.report() };
 }

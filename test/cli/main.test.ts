@@ -166,4 +166,28 @@ describe('inqueue CLI', () => {
       /--threads must be a positive integer/,
     );
   });
+
+  it('dump and bench: --on-error skip goes on past a corrupt image and reports it; raise stops naming it', async () => {
+    const root = join(dir, 'with-bad');
+    mkdirSync(join(root, 'roses'), { recursive: true });
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#aa3366' } })
+      .png()
+      .toBuffer();
+    for (const name of ['a.png', 'b.png']) writeFileSync(join(root, 'roses', name), png);
+    const bad = join(root, 'roses', 'bad.png');
+    writeFileSync(bad, 'not a PNG at all');
+    // The stable hash puts each file in some split (an empty split is its own error): dump all three.
+    const outputs = ['train', 'validation', 'test'].map((split) =>
+      run('dump', root, '--out', join(dir, `skip-${split}`), '--split', split, '--on-error', 'skip'),
+    );
+    for (const r of outputs) expect(r.code === 0 || /found none/.test(r.stderr), r.stderr).toBe(true);
+    const reports = outputs.map((r) => r.stdout).join('\n');
+    expect(reports).toMatch(/report: \S+ read \d+, yielded \d+, skipped 1 \(DecodeError 1: .*bad\.png\)/);
+    const raising = ['train', 'validation', 'test'].map((split) =>
+      run('dump', root, '--out', join(dir, `raise-${split}`), '--split', split),
+    );
+    expect(raising.some((r) => r.code === 1 && r.stderr.includes('bad.png'))).toBe(true);
+    expect(run('dump', root, '--out', join(dir, 'x2'), '--on-error', 'ignore').code).toBe(2);
+    expect(run('bench', FIXTURE_DIR, '--on-error', 'skip').stderr).toMatch(/the CIFAR bench pipeline raises/);
+  });
 });
