@@ -1,4 +1,4 @@
-import { InputError, invalidArgument, TooManyErrorsError } from './errors.js';
+import { InputError, InvalidArgumentError, invalidArgument, TooManyErrorsError } from './errors.js';
 import type { StageCounters } from './stats.js';
 import { oneOfOption } from './validate.js';
 
@@ -46,7 +46,8 @@ export function errorPolicyOption(stage: string, options: ErrorPolicyOptions | u
 
 /**
  * Applies `policy` to `error`, raised while producing the element `key`: throws it under `raise`
- * (and errors that are not about the input, e.g. a bug, always); otherwise records the skip in
+ * (and, always, errors that are not about the input: a bug, or an InvalidArgumentError — a bad
+ * option is never skipped); otherwise records the skip in
  * `counters` (by the error's class name) and returns, or throws TooManyErrorsError past maxErrors.
  */
 export function handleElementError(
@@ -56,7 +57,9 @@ export function handleElementError(
   key: string | undefined,
   stage: string,
 ): void {
-  if (policy.onError === 'raise' || !(error instanceof InputError)) throw error;
+  // A bad option is a mistake in the program, not in the data: skipping it would drop everything.
+  if (policy.onError === 'raise' || !(error instanceof InputError) || error instanceof InvalidArgumentError)
+    throw error;
   const reason = error.name;
   counters.recordSkip(reason, key);
   if (counters.skipped > policy.maxErrors) {
@@ -65,5 +68,16 @@ export function handleElementError(
       { stage, key, parameter: 'maxErrors', cause: error },
     );
   }
-  if (policy.onError === 'warn') policy.warn(`${stage}: skipped ${key ?? 'an element'}: ${error.message}`);
+  if (policy.onError === 'warn')
+    warnSafely(policy, `${stage}: skipped ${key ?? 'an element'}: ${error.message}`);
+}
+
+/** A user's warn function that throws (or rejects) must not tear the stream down or go unhandled. */
+function warnSafely(policy: ErrorPolicy, message: string): void {
+  try {
+    const r = policy.warn(message) as unknown;
+    if (r instanceof Promise) r.catch(() => undefined);
+  } catch {
+    // The skip is counted whatever the warning's fate.
+  }
 }

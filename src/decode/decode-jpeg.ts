@@ -111,7 +111,7 @@ export async function decodeJpegPixels(
 
 /**
  * Refuses, before sharp allocates anything, a frame without pixels and one larger than its bytes
- * can hold (see jpegMaxPixels); sharp's own pixel limit stays the bound for arithmetic coding.
+ * can hold (see jpegMaxPixels); sharp's own pixel limit stays on as well.
  */
 function checkJpegSize(stage: string, key: string | undefined, header: JpegHeader, byteLength: number): void {
   const { width, height } = header;
@@ -123,7 +123,7 @@ function checkJpegSize(stage: string, key: string | undefined, header: JpegHeade
     throw decodeError(
       stage,
       key,
-      `its header declares ${width}x${height} pixels, more than its ${byteLength} bytes can hold (at most ${max} pixels, 512 per byte): the header lies or the data is missing`,
+      `its header declares ${width}x${height} pixels, more than its ${byteLength} bytes can hold (at most ${max} pixels, ${max / byteLength} per byte for ${header.arithmetic ? 'arithmetic' : 'Huffman'} coding): the header lies or the data is missing`,
     );
   }
 }

@@ -178,11 +178,17 @@ export function readPngHeader(bytes: Uint8Array): PngHeader | undefined {
  * Huffman coding spends at least one bit on the DC coefficient of every 8x8 block of the largest
  * component, so a complete image has at most 64 x 8 = 512 pixels per byte; libjpeg fills what is
  * missing with grey (a warning, not an error), so a 1 KB file declaring 16000x16000 would decode to
- * 768 MB. Arithmetic coding can spend less than a bit per block: only sharp's pixel limit holds.
+ * 768 MB. Arithmetic coding adapts and can spend far less than a bit on a flat block, so it gets a
+ * bound 64 times looser (32,768 pixels per byte, ~0.016 bit per 8x8 block): generous for real images
+ * (a flat 4000x3000 arithmetic JPEG still takes kilobytes), yet a 265-byte file can no longer claim
+ * 12000x12000 (412 MB).
  */
 export function jpegMaxPixels(header: JpegHeader, byteLength: number): number {
-  return header.arithmetic ? Number.POSITIVE_INFINITY : 512 * byteLength;
+  return (header.arithmetic ? JPEG_ARITHMETIC_PIXELS_PER_BYTE : JPEG_HUFFMAN_PIXELS_PER_BYTE) * byteLength;
 }
+
+export const JPEG_HUFFMAN_PIXELS_PER_BYTE = 512;
+export const JPEG_ARITHMETIC_PIXELS_PER_BYTE = 32_768;
 
 const PNG_SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 

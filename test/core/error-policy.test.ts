@@ -48,6 +48,9 @@ describe('handleElementError', () => {
     expect(snap.skippedByReason.TruncatedRecordError).toEqual({ count: 1, firstKeys: ['t'] });
     const bug = new TypeError('x is undefined');
     expect(() => handleElementError(p, c, bug, 'k', 's')).toThrow(bug);
+    const badOption = new InvalidArgumentError('decodeImage: Expected 0, 1 or 3 for channels but received 2');
+    expect(() => handleElementError(p, c, badOption, 'k', 's')).toThrow(badOption);
+    expect(c.skipped).toBe(16);
   });
 
   it('warn skips and emits one line per skip through the given function, synchronously counted', () => {
@@ -57,6 +60,24 @@ describe('handleElementError', () => {
     handleElementError(p, c, new DecodeError('not a JPEG'), 'a.jpg', 'decode');
     expect(lines).toEqual(['decode: skipped a.jpg: not a JPEG']);
     expect(c.skipped).toBe(1);
+  });
+
+  it('a warn function that throws or rejects neither stops the stream nor goes unhandled', async () => {
+    const c = counters();
+    const throwing = errorPolicyOption('s', {
+      onError: 'warn',
+      warn: () => {
+        throw new Error('log full');
+      },
+    });
+    expect(() => handleElementError(throwing, c, new DecodeError('x'), 'a', 's')).not.toThrow();
+    const rejecting = errorPolicyOption('s', {
+      onError: 'warn',
+      warn: (() => Promise.reject(new Error('disk full'))) as never,
+    });
+    handleElementError(rejecting, c, new DecodeError('y'), 'b', 's');
+    await new Promise((r) => setTimeout(r, 10)); // an unhandled rejection would fail the run
+    expect(c.skipped).toBe(2);
   });
 
   it('past maxErrors even skip raises TooManyErrorsError with the last error as cause', () => {

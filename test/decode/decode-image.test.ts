@@ -902,6 +902,17 @@ describe('bad images: each a typed DecodeError naming the key', () => {
     png = await sharpPng(photoLike(H, W, 3), H, W, 3);
   });
 
+  /** The same bytes with the baseline frame marker (SOF0) turned into arithmetic coding's (SOF9). */
+  const asArithmetic = (bytes: Uint8Array): Uint8Array => {
+    const out = Uint8Array.from(bytes);
+    for (let i = 2; i + 1 < out.length; i++) {
+      if (out[i] === 0xff && out[i + 1] === 0xc0) {
+        out[i + 1] = 0xc9;
+        return out;
+      }
+    }
+    throw new Error('no SOF0 marker');
+  };
   const cases: [name: string, bytes: () => Uint8Array, message: RegExp][] = [
     [
       'JPEG truncated',
@@ -916,7 +927,13 @@ describe('bad images: each a typed DecodeError naming the key', () => {
     [
       'JPEG declaring 16000x16000 pixels in a few hundred bytes',
       () => withJpegDimensions(jpeg, 16000, 16000),
-      /: its header declares 16000x16000 pixels, more than its \d+ bytes can hold \(at most \d+ pixels, 512 per byte\)/,
+      /: its header declares 16000x16000 pixels, more than its \d+ bytes can hold \(at most \d+ pixels, 512 per byte for Huffman coding\)/,
+    ],
+    [
+      // Arithmetic coding has a looser bound (32,768 pixels per byte), but a bound all the same.
+      'arithmetic-coded JPEG (SOF9) declaring 12000x12000 pixels in a few hundred bytes',
+      () => asArithmetic(withJpegDimensions(jpeg, 12000, 12000)),
+      /: its header declares 12000x12000 pixels, more than its \d+ bytes can hold \(at most \d+ pixels, 32768 per byte for arithmetic coding\)/,
     ],
     [
       'progressive JPEG declaring 16000x16000 pixels',
