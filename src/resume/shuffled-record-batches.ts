@@ -235,8 +235,11 @@ function checkPosition(value: unknown, config: RecordBatchesPosition['config']):
     );
   const ok =
     Number.isSafeInteger(p.batches) &&
+    (p.batches as number) >= 0 &&
     Number.isSafeInteger(p.nextIndex) &&
+    (p.nextIndex as number) >= 0 &&
     Number.isSafeInteger(p.rngDrawn) &&
+    (p.rngDrawn as number) >= 0 &&
     Array.isArray(p.pool) &&
     p.pool.length <= config.minAfterDequeue &&
     p.pool.every((i) => Number.isSafeInteger(i) && i >= 0 && i < (p.nextIndex as number));

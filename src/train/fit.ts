@@ -9,9 +9,10 @@ import { hasPosition, type StepResult, type Trainer } from './trainer.js';
  * batch, so a slow trainer slows the input pipeline instead of filling memory. Stops at the end of
  * the batches, when a hook calls `ctx.stop`, or when the signal aborts (between steps, or while
  * waiting for a batch). However it ends, the batch iterator is returned (closing the pipeline's
- * files and workers) before `end` hooks run and before `fit` settles. The library's streams close at
- * once; a plain async generator's `return()` waits for the pull in progress (the language's rule),
- * so an abort while one waits for its batch ends the run when that pull ends, without training on it.
+ * files and workers) before `end` hooks run and before `fit` settles. Queue stages (batchers,
+ * prefetch) close at once; a stream built on an async generator (`Stream.from(generator)`, a plain
+ * generator) can only return once the pull in progress ends (the language's rule), so an abort while
+ * one waits for its batch ends the run when that pull ends, without training on it.
  */
 
 const STAGE = 'fit';

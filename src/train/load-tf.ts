@@ -63,6 +63,19 @@ let loading: Promise<TfRuntime> | undefined;
 
 /** Loads the best available backend once; later calls return the same runtime. */
 export function loadTf(options: LoadTfOptions = {}): Promise<TfRuntime> {
+  if (loading && options.backends) {
+    // tfjs holds one backend per process: asking later for one that is not the loaded one is an error.
+    const wanted = options.backends;
+    return loading.then((rt) => {
+      if (!wanted.includes(rt.choice)) {
+        throw new InputError(
+          `${STAGE}: Expected backends ${JSON.stringify(wanted)} but TensorFlow.js is already loaded with '${rt.choice}' in this process`,
+          { stage: STAGE, parameter: 'backends' },
+        );
+      }
+      return rt;
+    });
+  }
   loading ??= load(options).then(
     (rt) => {
       current = rt;

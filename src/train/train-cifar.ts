@@ -3,9 +3,9 @@
  * inputs → cifar10Cnn → fit with hooks → checkpoint → precision @ 1 on the test split. The demo
  * (`npm run demo`) and `inqueue train` / `inqueue eval` are thin wrappers around these functions.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invalidArgument } from '../core/errors.js';
+import { InputError, invalidArgument } from '../core/errors.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
 import { cifar10, cifar100, distortedInputs, inputs } from '../datasets/cifar.js';
 import { contactSheet } from '../inspect/contact-sheet.js';
@@ -135,7 +135,7 @@ export async function trainCifar(options: TrainCifarOptions): Promise<TrainCifar
     result.seconds = (performance.now() - started) / 1000;
     return result;
   } finally {
-    trainer.dispose();
+    disposeTrainer(trainer);
   }
 }
 
@@ -154,28 +154,34 @@ export interface EvalCifarOptions {
 export async function evalCifar(options: EvalCifarOptions): Promise<EvaluationResult & { step: number }> {
   const o = objectOption(STAGE, 'options', options) as unknown as EvalCifarOptions;
   const log = o.log ?? console.log;
-  await loadTf({ log });
   const dataset = oneOfOption(STAGE, 'dataset', o.dataset, ['cifar10', 'cifar100'] as const, 'cifar10');
   if (typeof o.checkpoint !== 'string')
     throw invalidArgument('checkpoint', 'a run or checkpoints folder', o.checkpoint, STAGE);
+  const batchSize = integerOption(STAGE, 'batchSize', o.batchSize, { min: 1, defaultValue: 100 });
+  const evalBatches =
+    o.evalBatches === undefined ? undefined : integerOption(STAGE, 'evalBatches', o.evalBatches, { min: 1 });
   const dir = (await latestCheckpoint(join(o.checkpoint, 'checkpoints')))
     ? join(o.checkpoint, 'checkpoints')
     : o.checkpoint;
+  const latest = await latestCheckpoint(dir);
+  if (!latest) throw invalidArgument('checkpoint', 'a folder holding a checkpoint', o.checkpoint, STAGE);
+  // Built as the checkpoint was trained (optimizer, moving averages), or load() refuses it.
+  const saved = await savedTrainerOptions(latest.path);
+  await loadTf({ log });
   const ds = await (dataset === 'cifar10' ? cifar10 : cifar100)({ path: o.path, split: 'test' });
-  const trainer = makeTrainer(ds.classNames.length, ds.examplesPerEpoch, { seed: 1, batchSize: 128 });
+  const trainer = makeTrainer(ds.classNames.length, ds.examplesPerEpoch, {
+    seed: 1,
+    batchSize: 128,
+    ...saved,
+  });
   try {
     const restored = await restoreCheckpoint(dir, trainer);
     if (!restored) throw invalidArgument('checkpoint', 'a folder holding a checkpoint', o.checkpoint, STAGE);
     log(`evaluating the checkpoint of step ${restored.step} (${dir})`);
-    const evaluation = await evaluateCifar(trainer, {
-      path: o.path,
-      dataset,
-      batchSize: integerOption(STAGE, 'batchSize', o.batchSize, { min: 1, defaultValue: 100 }),
-      evalBatches: o.evalBatches,
-    });
+    const evaluation = await evaluateCifar(trainer, { path: o.path, dataset, batchSize, evalBatches });
     return { ...evaluation, step: restored.step };
   } finally {
-    trainer.dispose();
+    disposeTrainer(trainer);
   }
 }
 
@@ -223,17 +229,55 @@ function parseOptions(options: TrainCifarOptions): Parsed {
   };
 }
 
-function makeTrainer(
-  numClasses: number,
-  examplesPerEpoch: number,
-  o: { seed: number; batchSize: number; optimizer?: OptimizerName; learningRate?: number },
-): TfjsTrainer {
+interface TrainerChoice {
+  seed: number;
+  batchSize: number;
+  optimizer?: OptimizerName;
+  learningRate?: number;
+  /** null: none kept. */
+  movingAverageDecay?: number | null;
+}
+
+function makeTrainer(numClasses: number, examplesPerEpoch: number, o: TrainerChoice): TfjsTrainer {
   const model = cifar10Cnn({ numClasses, seed: o.seed });
+  const decay = o.movingAverageDecay === undefined ? 0.9999 : o.movingAverageDecay;
   return tfjsTrainer(model, {
     optimizer: o.optimizer ?? 'sgd',
     learningRate: o.learningRate ?? cifar10LearningRate({ batchSize: o.batchSize, examplesPerEpoch }),
-    movingAverageDecay: 0.9999,
+    ...(decay === null ? {} : { movingAverageDecay: decay }),
   });
+}
+
+/** The trainer and the model it built (trainer.dispose() leaves a model it was given alone). */
+function disposeTrainer(trainer: TfjsTrainer): void {
+  trainer.dispose();
+  trainer.model.dispose();
+}
+
+const OPTIMIZER_NAMES: Record<string, OptimizerName> = { SGD: 'sgd', Momentum: 'momentum', Adam: 'adam' };
+
+/** The optimizer and moving-average decay a checkpoint's trainer.json records. */
+async function savedTrainerOptions(
+  path: string,
+): Promise<Pick<TrainerChoice, 'optimizer' | 'movingAverageDecay'>> {
+  const file = join(path, 'trainer.json');
+  let json: { optimizer?: string; movingAverageDecay?: number | null };
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new InputError(
+      `${STAGE}: Expected a readable trainer.json at ${JSON.stringify(file)}: ${(err as Error).message}`,
+      { file, stage: STAGE, parameter: 'checkpoint', cause: err },
+    );
+  }
+  const optimizer = OPTIMIZER_NAMES[json.optimizer ?? ''];
+  if (!optimizer) {
+    throw new InputError(
+      `${STAGE}: Expected a checkpoint trained with sgd, momentum or adam but ${JSON.stringify(file)} names ${JSON.stringify(json.optimizer)}`,
+      { file, stage: STAGE, parameter: 'checkpoint' },
+    );
+  }
+  return { optimizer, movingAverageDecay: json.movingAverageDecay ?? null };
 }
 
 async function evaluateCifar(

@@ -121,6 +121,9 @@ describe('shuffledRecordBatches', () => {
       { ...p, pool: 'x' },
       { ...p, pool: [p.nextIndex] },
       { ...p, batches: -0.5 },
+      { ...p, batches: -1 },
+      { ...p, nextIndex: -5, pool: [] },
+      { ...p, rngDrawn: -1 },
       { ...p, pool: Array.from({ length: 401 }, (_, i) => i) },
     ];
     for (const m of malformed) {

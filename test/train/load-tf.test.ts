@@ -131,8 +131,11 @@ describe('loadTf', () => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
       const first = await loadTf({ backends: ['cpu'] });
-      const second = await loadTf({ backends: ['wasm'], log: false });
+      const second = await loadTf({ log: false });
       expect(second).toBe(first);
+      expect(await loadTf({ backends: ['wasm', 'cpu'] })).toBe(first);
+      // tfjs keeps one backend per process: forcing another one later is an error, not a silent no.
+      await expect(loadTf({ backends: ['wasm'], log: false })).rejects.toThrow(/already loaded with 'cpu'/);
       expect(currentRuntime()).toBe(first);
       expect(error).toHaveBeenCalledTimes(1);
       expect(error).toHaveBeenCalledWith(first.summary);

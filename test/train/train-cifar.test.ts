@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
-import { loadTf } from '../../src/train/load-tf.js';
-import { trainCifar } from '../../src/train/train-cifar.js';
+import { currentTf, loadTf } from '../../src/train/load-tf.js';
+import { evalCifar, trainCifar } from '../../src/train/train-cifar.js';
 import { makeTempDir, type TempDir } from '../helpers/files.js';
 import { FIXTURE_DIR } from '../helpers/fixture.js';
 
@@ -65,6 +65,27 @@ describe('trainCifar (the demo and inqueue train)', () => {
     ).toBe(0);
     expect(evalOut.join('\n')).toMatch(/step 43: precision @ 1 = 0\.\d{3} \(\d+\/300\)/);
   }, 120_000);
+
+  it('evaluates a checkpoint trained with another optimizer, and leaves no tensors behind', async () => {
+    const tf = currentTf();
+    const before = tf.memory().numTensors;
+    const outDir = join(tmp.dir, 'momentum');
+    const quiet = () => undefined;
+    const common = { path: FIXTURE_DIR, outDir, batchSize: 8, log: quiet };
+    await trainCifar({ ...common, steps: 2, optimizer: 'adam', evalBatches: 0 });
+    const r = await evalCifar({
+      path: FIXTURE_DIR,
+      checkpoint: outDir,
+      evalBatches: 1,
+      batchSize: 8,
+      log: quiet,
+    });
+    expect(r).toMatchObject({ step: 2, count: 8 });
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(evalCifar({ path: FIXTURE_DIR, checkpoint: outDir, evalBatches: 0 })).rejects.toThrow(
+      /evalBatches/,
+    );
+  }, 60_000);
 
   it('rejects bad options and usage', async () => {
     await expect(trainCifar({ path: FIXTURE_DIR, outDir: '' })).rejects.toThrow(InvalidArgumentError);

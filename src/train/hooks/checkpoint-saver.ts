@@ -5,6 +5,7 @@ import { InputError, invalidArgument } from '../../core/errors.js';
 import { booleanOption, integerOption, objectOption, optionalIntegerOption } from '../../core/validate.js';
 import type { Trainer } from '../trainer.js';
 import {
+  CHECKPOINT_INDEX_FILE,
   CHECKPOINT_STATE_FILE,
   CHECKPOINT_TEMP_PREFIX,
   type CheckpointIndex,
@@ -71,6 +72,7 @@ export function checkpointSaver(options: CheckpointSaverOptions): CheckpointSave
   let index: CheckpointIndex | undefined;
   let lastSaveTime = 0;
   let lastSaved: SavedCheckpoint | undefined;
+  let lossFinite = true;
 
   const save = async (ctx: FitContext<unknown>): Promise<void> => {
     const step = ctx.step;
@@ -89,11 +91,20 @@ export function checkpointSaver(options: CheckpointSaverOptions): CheckpointSave
       };
       await writeFile(join(temp, CHECKPOINT_STATE_FILE), `${stateJson(state)}\n`);
       // A checkpoint of the same step from an earlier run (one restarted from scratch) is replaced.
+      // The index stops naming it first, so a crash between the two renames below leaves the index
+      // on a whole (older) checkpoint, never on a missing folder.
       hadOld = await exists(final);
-      if (hadOld) await rename(final, replaced);
+      if (hadOld) {
+        const others = (index?.all ?? []).filter((n) => n !== name);
+        index = others.length > 0 ? { latest: others[others.length - 1], all: others } : undefined;
+        if (index) await writeCheckpointIndex(dir, index);
+        else await rm(join(dir, CHECKPOINT_INDEX_FILE), { force: true });
+        await rename(final, replaced);
+      }
       await rename(temp, final);
     } catch (err) {
       await rm(temp, { recursive: true, force: true });
+      if (hadOld && !(await exists(final))) await rename(replaced, final).catch(() => undefined);
       throw err;
     }
     const all = [...(index?.all ?? []).filter((n) => n !== name), name];
@@ -124,8 +135,13 @@ export function checkpointSaver(options: CheckpointSaverOptions): CheckpointSave
       }
       lastSaveTime = performance.now();
       lastSaved = undefined;
+      lossFinite = true;
     },
     async afterStep(info, ctx) {
+      // Weights after a NaN or infinite loss are not worth keeping (nanLoss({ fail: false }) only
+      // stops the run): neither this step nor the end saves them.
+      lossFinite = Number.isFinite(info.loss);
+      if (!lossFinite) return;
       const due =
         everySteps !== undefined
           ? info.step % everySteps === 0
@@ -133,7 +149,7 @@ export function checkpointSaver(options: CheckpointSaverOptions): CheckpointSave
       if (due) await save(ctx);
     },
     async end(ctx, outcome) {
-      if (!saveAtEnd || !outcome.ok || outcome.result.stepsRun === 0) return;
+      if (!saveAtEnd || !outcome.ok || outcome.result.stepsRun === 0 || !lossFinite) return;
       if (lastSaved?.step === ctx.step) return;
       await save(ctx);
     },

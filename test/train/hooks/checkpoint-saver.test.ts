@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecodeError, InputError, InvalidArgumentError } from '../../../src/core/errors.js';
@@ -7,12 +9,14 @@ import { DecodeError, InputError, InvalidArgumentError } from '../../../src/core
 import { fit as runFit } from '../../../src/train/fit.js';
 import { latestCheckpoint, restoreCheckpoint } from '../../../src/train/hooks/checkpoint-files.js';
 import { checkpointSaver } from '../../../src/train/hooks/checkpoint-saver.js';
+import { nanLoss } from '../../../src/train/hooks/nan-loss.js';
 import { stopAtStep } from '../../../src/train/hooks/stop-at-step.js';
 import type { Hook } from '../../../src/train/hooks/types.js';
 import { makeTempDir, type TempDir, thrownBy } from '../../helpers/files.js';
 import { rejection } from '../../helpers/promises.js';
 import { countingSource, type FakeBatch, FakeTrainer, fakeBatches } from '../fake-trainer.js';
 
+const CRASH_CHILD = fileURLToPath(new URL('./crash-resave-child.ts', import.meta.url));
 let tmp: TempDir;
 let n = 0;
 beforeAll(async () => {
@@ -116,6 +120,36 @@ describe('checkpointSaver', () => {
       ),
       { numRuns: 30 },
     );
+  });
+
+  it('never saves the weights of a step whose loss was NaN (nanLoss({ fail: false }) only stops)', async () => {
+    const dir = freshDir();
+    const trainer = new FakeTrainer({ loss: (i) => (i === 2 ? Number.NaN : 1) });
+    const r = await runFit(countingSource(fakeBatches(10)), trainer, {
+      hooks: [nanLoss({ fail: false }), checkpointSaver({ dir, everySteps: 3 })],
+    });
+    expect(r.stoppedBy).toBe('hook');
+    expect(trainer.saves).toHaveLength(0);
+    expect(await latestCheckpoint(dir)).toBeUndefined();
+  });
+
+  it('a crash while re-saving a step never leaves the index naming a missing checkpoint', async () => {
+    for (const earlier of [[2], [1, 2]]) {
+      const dir = freshDir();
+      // Checkpoints at the given steps, then a run restarted from scratch that re-saves step 2 and
+      // is killed between moving the old ckpt-2 aside and renaming the new one in.
+      await runFit(countingSource(fakeBatches(4)), new FakeTrainer(), {
+        hooks: [stopAtStep(2), checkpointSaver({ dir, everySteps: earlier.length === 2 ? 1 : 2 })],
+      });
+      const child = spawnSync(process.execPath, ['--import', 'tsx', CRASH_CHILD, dir], { encoding: 'utf8' });
+      expect(child.signal).toBe('SIGKILL');
+      const latest = await latestCheckpoint(dir);
+      if (earlier.length === 1)
+        expect(latest).toBeUndefined(); // nothing whole left to name
+      else expect(latest?.step).toBe(1); // the older whole checkpoint
+      const trainer = new FakeTrainer();
+      expect((await restoreCheckpoint(dir, trainer))?.step).toBe(latest?.step);
+    }
   });
 
   it('does not save the same step twice, nor at the end when saveAtEnd is false', async () => {
