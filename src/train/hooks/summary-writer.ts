@@ -45,8 +45,19 @@ export interface SummaryRow {
 }
 
 export interface SummaryWriterHook extends Hook {
-  /** Every row of summary.csv, earlier runs' included. */
+  /**
+   * The rows plotted: every row of summary.csv (earlier runs' included) up to MAX_PLOTTED_ROWS, then
+   * thinned to every other row each time that many are held, so memory stays bounded on a run of a
+   * million steps (the CSV keeps every row; a plot cannot show more points than it has pixels).
+   */
   readonly rows: readonly SummaryRow[];
+}
+
+export const MAX_PLOTTED_ROWS = 20_000;
+
+/** Every other row, keeping the last (the latest step must stay on the plot). */
+function thinned(rows: SummaryRow[]): SummaryRow[] {
+  return rows.filter((_, i) => i % 2 === 0 || i === rows.length - 1);
 }
 
 /**
@@ -90,6 +101,7 @@ export function summaryWriter(options: SummaryWriterOptions): SummaryWriterHook 
       else if (rows.length < existing.rows.length || existing.rewrite) {
         await writeFileAtomic(csv, [SUMMARY_HEADER, ...rows.map(formatRow)].join('\n').concat('\n'));
       }
+      while (rows.length > MAX_PLOTTED_ROWS) rows = thinned(rows);
       window = new StepWindow();
       rowsSincePlot = 0;
     },
@@ -106,6 +118,7 @@ export function summaryWriter(options: SummaryWriterOptions): SummaryWriterHook 
       if (info.learningRate !== undefined) row.learningRate = info.learningRate;
       await appendFile(csv, `${formatRow(row)}\n`);
       rows.push(row);
+      if (rows.length > MAX_PLOTTED_ROWS) rows = thinned(rows);
       rowsSincePlot++;
       if (plot && plotEveryRows !== undefined && rowsSincePlot >= plotEveryRows) await drawPlot();
     },

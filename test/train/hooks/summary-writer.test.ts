@@ -8,7 +8,12 @@ import { DecodeError, InvalidArgumentError } from '../../../src/core/errors.js';
 // Imported under another name: biome reads a bare `fit(` as a focused test.
 import { fit as runFit } from '../../../src/train/fit.js';
 import { nanLoss } from '../../../src/train/hooks/nan-loss.js';
-import { SUMMARY_HEADER, summaryPlot, summaryWriter } from '../../../src/train/hooks/summary-writer.js';
+import {
+  MAX_PLOTTED_ROWS,
+  SUMMARY_HEADER,
+  summaryPlot,
+  summaryWriter,
+} from '../../../src/train/hooks/summary-writer.js';
 import type { Hook } from '../../../src/train/hooks/types.js';
 import { makeTempDir, type TempDir, thrownBy } from '../../helpers/files.js';
 import { rejection } from '../../helpers/promises.js';
@@ -221,6 +226,23 @@ describe('summaryWriter', () => {
       );
       expect((e as DecodeError).file).toBe(join(dir, 'summary.csv'));
     }
+  });
+
+  it('keeps memory bounded on long runs: the plotted rows are thinned, the CSV keeps every row', async () => {
+    const dir = freshDir();
+    // A resumed run whose CSV already holds more rows than are plotted.
+    const lines = Array.from({ length: MAX_PLOTTED_ROWS + 5 }, (_, i) => `${i + 1},1,0.1,100,0`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'summary.csv'), `${SUMMARY_HEADER}\n${lines.join('\n')}\n`);
+    const hook = summaryWriter({ dir, plot: false });
+    await runFit(countingSource(fakeBatches(3)), new FakeTrainer(), {
+      hooks: [hook],
+      initialStep: MAX_PLOTTED_ROWS + 5,
+    });
+    expect(hook.rows.length).toBeLessThanOrEqual(MAX_PLOTTED_ROWS);
+    expect(hook.rows.at(-1)?.step).toBe(MAX_PLOTTED_ROWS + 8); // the latest step stays on the plot
+    expect(hook.rows[0].step).toBe(1);
+    expect(await csvLines(dir)).toHaveLength(MAX_PLOTTED_ROWS + 8 + 1);
   });
 
   it('rejects bad options', () => {
