@@ -14,7 +14,7 @@ import { booleanOption, integerOption, objectOption, optionalIntegerOption } fro
 import {
   describeDeath,
   elementKey,
-  type MapError,
+  MapError,
   MapTimeoutError,
   mapError,
   reviveError,
@@ -81,11 +81,15 @@ const STAGE = 'mapParallel';
  *
  * Failures of one element: the function throws (MapError naming the element's key, the thrown error
  * as `cause`); its worker dies (process.exit, a crash, out of memory: the worker is replaced and the
- * element retried once alone, then WorkerDiedError); it runs past `timeoutMs` (MapTimeoutError).
+ * element retried once alone, then WorkerDiedError); it runs past `timeoutMs` (MapTimeoutError);
+ * it cannot be sent to a worker (it holds a function: MapError, the DataCloneError as `cause`).
  * `onError: 'raise'` (default) ends the stream with that error; `skip`/`warn` drop the element,
  * keep the order of the others and count it in the stats under the class name the function threw
- * when it is an InputError (`DecodeError`...), else `MapError`, `WorkerDiedError` or
- * `MapTimeoutError`, with the element's key. A function that cannot be loaded always raises.
+ * when it is an InputError (`DecodeError`, or the user's own subclass of it, whether thrown inline
+ * or in a worker), else `MapError`, `WorkerDiedError` or `MapTimeoutError`, with the element's key.
+ * Always raised, whatever the policy: a function that cannot be loaded (InvalidArgumentError,
+ * parameter `fn`), and an InvalidArgumentError thrown by the function (a bad option is a bug in the
+ * program, not bad data), as the MapError naming the element.
  */
 export function mapParallel<T, R>(
   source: Source<T>,
@@ -164,11 +168,46 @@ function timeoutFailure(key: string, ms: number, what: string): Failure {
   return { error, reason: error };
 }
 
-/** Raises the failure under `raise`; otherwise counts the element as read and skipped (or raises past maxErrors). */
+/**
+ * Raises the failure under `raise`; otherwise counts the element as read and skipped (or raises past
+ * maxErrors). An element that raises is not counted as read: read = yielded + skipped always.
+ *
+ * A bad option is a mistake in the program, not in the data (the function passed `channels: 2` to
+ * decodeImage): skipping it would drop every element, so an InvalidArgumentError raises under every
+ * policy, as what `raise` gives: the MapError naming the element, with the InvalidArgumentError
+ * (parameter, stage) as its `cause`.
+ */
 function applyPolicy(policy: ErrorPolicy, counters: StageCounters, failure: Failure): void {
-  if (policy.onError === 'raise') throw failure.error;
-  counters.read++;
-  handleElementError(policy, counters, failure.reason, failure.error.key, STAGE);
+  if (policy.onError === 'raise' || failure.reason instanceof InvalidArgumentError) throw failure.error;
+  const skipped = counters.skipped;
+  try {
+    handleElementError(policy, counters, failure.reason, failure.error.key, STAGE);
+  } finally {
+    // Counted as read once counted as skipped (past maxErrors too, where it is skipped then raises).
+    if (counters.skipped > skipped) counters.read++;
+  }
+}
+
+/** The function cannot run at all: raised at once whatever the policy, inline or on workers. */
+function loadError(setup: WorkerSetup, what: string, cause: unknown): InvalidArgumentError {
+  const where = setup.module ? ` (${setup.module}, export ${setup.exportName ?? 'default'})` : '';
+  return new InvalidArgumentError(`${STAGE}: ${what}${where}: ${describeDeath(cause)}`, {
+    parameter: 'fn',
+    stage: STAGE,
+    cause,
+  });
+}
+
+/** The module's function, as the workers load it (the same TypeError when the export is not one). */
+async function importFunction<T, R>(setup: WorkerSetup): Promise<ExampleFn<T, R>> {
+  const mod = (await import(setup.module!)) as Record<string, unknown>;
+  const f = mod[setup.exportName ?? 'default'];
+  if (typeof f !== 'function') {
+    throw new TypeError(
+      `${STAGE}: Expected a function export ${setup.exportName ?? 'default'} in ${setup.module}`,
+    );
+  }
+  return f as ExampleFn<T, R>;
 }
 
 /** The value of `call`, or a timeout failure once it has run `ms` (an asynchronous call only). */
@@ -196,21 +235,17 @@ async function* inline<T, R>(
   policy: ErrorPolicy,
   timeoutMs: number,
 ): AsyncGenerator<R> {
-  let f: ExampleFn<T, R>;
-  if (typeof fn === 'function') f = fn;
-  else {
-    const mod = (await import(setup.module!)) as Record<string, ExampleFn<T, R>>;
-    f = mod[setup.exportName ?? 'default'];
-    if (typeof f !== 'function')
-      throw invalidArgument(
-        'fn',
-        `a module exporting function ${setup.exportName ?? 'default'}`,
-        setup.module,
-        STAGE,
-      );
-  }
   let index = 0;
   try {
+    let f: ExampleFn<T, R>;
+    if (typeof fn === 'function') f = fn;
+    else {
+      try {
+        f = await importFunction<T, R>(setup);
+      } catch (cause) {
+        throw loadError(setup, 'the function cannot be loaded', cause);
+      }
+    }
     for (;;) {
       const r = await upstream.next();
       if (r.done) break;
@@ -299,6 +334,8 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
   private upstreamDone = false;
   private pulling = false;
   private finished = false;
+  /** The one teardown: a return() racing a next() that is tearing down waits for the same workers. */
+  private finishing?: Promise<void>;
   /** An upstream error, delivered after the elements pulled before it. */
   private failure: { error: unknown } | null = null;
   /** The function cannot run at all (it failed to load): raised at once, whatever the policy. */
@@ -335,7 +372,7 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
         this.results.delete(index);
         if (!this.settings.deterministic) this.completionOrder.shift();
         this.delivered++;
-        void this.fill();
+        this.pump();
         if (result.ok) {
           this.counters.read++;
           this.counters.elementsOut++;
@@ -359,7 +396,7 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
         await this.finish();
         return { value: undefined, done: true };
       }
-      void this.fill();
+      this.pump();
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
@@ -367,6 +404,16 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
   async return(): Promise<IteratorResult<R>> {
     await this.finish();
     return { value: undefined, done: true };
+  }
+
+  /** Runs fill() in the background; an error there (a bug) ends the stream instead of going unhandled. */
+  private pump(): void {
+    this.fill().catch((error: unknown) => this.onUnexpected(error));
+  }
+
+  private onUnexpected(error: unknown): void {
+    this.fatal ??= error instanceof Error ? error : new Error(String(error));
+    this.signal();
   }
 
   /** Pulls upstream elements into chunks and dispatches them while fewer than `capacity` are outstanding. */
@@ -408,22 +455,58 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     }
   }
 
-  /** Starts workers up to numThreads (at the first pull, and to replace dead ones when work comes). */
-  private staff(): void {
-    while (this.pool.length < this.settings.numThreads) this.pool.push(this.spawn());
+  /**
+   * Starts workers up to numThreads (at the first pull, and to replace dead ones when work comes).
+   * False when none can be started: the stream then ends with why (it runs in event handlers too,
+   * where a throw would crash the process).
+   */
+  private staff(): boolean {
+    try {
+      while (this.pool.length < this.settings.numThreads) this.pool.push(this.spawn());
+    } catch (error) {
+      this.onUnexpected(error);
+    }
+    return this.pool.length > 0;
   }
 
   private dispatch(job: Job<T>): void {
-    this.staff();
+    if (!this.staff()) return;
     let target = this.pool[0];
     for (const w of this.pool) if (w.jobs.size < target.jobs.size) target = w;
+    try {
+      // The originals stay here for a retry; the worker gets a packed copy of their arrays.
+      const chunk = packChunk(job.values);
+      target.worker.postMessage({ seq: job.seq, first: job.first, chunk } satisfies Task, chunk.buffers);
+    } catch (cause) {
+      this.unsendable(job, cause);
+      return;
+    }
+    // Registered only once sent: a chunk that never left must not wait for a reply.
     job.attempts++;
     this.jobs.set(job.seq, job);
     target.jobs.add(job.seq);
-    // The originals stay here for a retry; the worker gets a packed copy of their arrays.
-    const chunk = packChunk(job.values);
-    target.worker.postMessage({ seq: job.seq, first: job.first, chunk } satisfies Task, chunk.buffers);
     this.armTimer(target);
+  }
+
+  /**
+   * A chunk that cannot be sent (an element holding a function, a Symbol, a detached array: a
+   * DataCloneError): each element is sent alone, so that only those that cannot be sent fail, each
+   * by its key, under the policy like any other failure.
+   */
+  private unsendable(job: Job<T>, cause: unknown): void {
+    if (job.values.length > 1) {
+      for (const [j, value] of job.values.entries()) {
+        this.dispatch({ seq: this.nextSeq++, first: job.first + j, values: [value], attempts: job.attempts });
+      }
+      return;
+    }
+    const index = job.first;
+    const key = elementKey(job.values[0], index);
+    const what = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    const message = `${STAGE}: element ${JSON.stringify(key)} cannot be sent to a worker: ${what}`;
+    const error = new MapError(message, { key, stage: STAGE, parameter: 'source', cause });
+    this.settle(index, { ok: false, failure: { error, reason: error } });
+    this.signal();
   }
 
   private spawn(): PoolWorker {
@@ -479,14 +562,7 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
   }
 
   private onFatal(cause: unknown, what: string): void {
-    const where = this.setup.module
-      ? ` (${this.setup.module}, export ${this.setup.exportName ?? 'default'})`
-      : '';
-    this.fatal ??= new InvalidArgumentError(`${STAGE}: ${what}${where}: ${describeDeath(cause)}`, {
-      parameter: 'fn',
-      stage: STAGE,
-      cause,
-    });
+    this.fatal ??= loadError(this.setup, what, cause);
     this.signal();
   }
 
@@ -587,8 +663,12 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
     w?.();
   }
 
-  private async finish(): Promise<void> {
-    if (this.finished) return;
+  private finish(): Promise<void> {
+    this.finishing ??= this.doFinish();
+    return this.finishing;
+  }
+
+  private async doFinish(): Promise<void> {
     this.finished = true;
     this.counters.done = true;
     this.signal(); // a next() waiting for a result ends now

@@ -3,12 +3,25 @@
  * apart from fixtures-fns.ts so that a replacement worker loads quickly (no image modules).
  */
 import { DecodeError } from '../../src/core/errors.js';
+import { integerOption } from '../../src/core/validate.js';
+
+/** A user's own error class, known only where the function runs (a worker does not send classes). */
+export class CorruptLabelError extends DecodeError {}
 
 export interface Item {
   key: string;
   v: number;
   /** What to do with this element: nothing, or one of the faults below. */
-  fault?: 'decode' | 'range' | 'exit' | 'oom' | 'hang' | 'hang-async' | 'unsendable';
+  fault?:
+    | 'decode'
+    | 'range'
+    | 'exit'
+    | 'oom'
+    | 'hang'
+    | 'hang-async'
+    | 'unsendable'
+    | 'subclass'
+    | 'bad-option';
 }
 
 /** Returns { key, v: 2v }, or fails as the element asks, synchronously. */
@@ -33,6 +46,18 @@ export function faulty(x: Item): unknown {
       for (;;) {
         // A synchronous loop that never yields: only terminating the thread stops it.
       }
+    case 'subclass':
+      throw new CorruptLabelError(`label out of range in ${x.key}`, {
+        file: 'labels.bin',
+        offset: 8 * x.v,
+        key: x.key,
+        parameter: 'numClasses',
+        stage: 'readLabels',
+      });
+    case 'bad-option':
+      // A library option the program got wrong (a size of -1), not bad data.
+      integerOption('resize', 'size', -1, { min: 1 });
+      break;
     case 'unsendable':
       return { key: x.key, v: () => x.v };
   }

@@ -1,8 +1,15 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DecodeError, InvalidArgumentError, TooManyErrorsError } from '../../src/core/errors.js';
+import {
+  DecodeError,
+  InvalidArgumentError,
+  NotFoundError,
+  TooManyErrorsError,
+} from '../../src/core/errors.js';
 import type { Stream } from '../../src/core/stream.js';
+import { errorInfo, reviveError } from '../../src/parallel/error-info.js';
 import {
   MapError,
   type MapParallelOptions,
@@ -261,5 +268,230 @@ describe('mapParallel worker faults', () => {
         WorkerDiedError: { count: 2, firstKeys: ['k1', 'k3'] },
       },
     });
+  });
+});
+
+describe('mapParallel: elements that cannot be sent, bad options, error classes, counting', () => {
+  /** Elements `bad` hold a function: they cannot be cloned to a worker (DataCloneError). */
+  const withUncloneable = (n: number, bad: number[]) =>
+    items(n).map((x) => (bad.includes(x.v) ? ({ ...x, f: () => x.v } as Item) : x));
+
+  it('an element that cannot be sent to a worker is skipped by key under skip, whole chunks or not', async () => {
+    const input = withUncloneable(9, [2, 5]);
+    for (const options of [{ numThreads: 1 }, { numThreads: 2, chunkSize: 3 }]) {
+      const stream = mapParallel(input, sync, { ...options, onError: 'skip' });
+      const { values, error } = await collect(stream);
+      expect(error).toBeUndefined();
+      expect(values).toEqual([0, 1, 3, 4, 6, 7, 8].map((v) => 2 * v));
+      expect(stageReport(stream)).toMatchObject({
+        read: 9,
+        yielded: 7,
+        skippedByReason: { MapError: { count: 2, firstKeys: ['k2', 'k5'] } },
+      });
+    }
+  });
+
+  it('under raise it ends the stream with a MapError naming it, after the elements before it', async () => {
+    for (const options of [{ numThreads: 1 }, { numThreads: 2, chunkSize: 4 }]) {
+      const stream = mapParallel(withUncloneable(8, [2]), sync, options);
+      const { values, error } = await collect(stream);
+      expect(values).toEqual([0, 2]);
+      expect(error).toBeInstanceOf(MapError);
+      expect(error).toMatchObject({ key: 'k2', stage: 'mapParallel', parameter: 'source' });
+      expect((error as Error).message).toMatch(
+        /^mapParallel: element "k2" cannot be sent to a worker: DataCloneError: .*could not be cloned/,
+      );
+      expect((error as Error).cause).toMatchObject({ name: 'DataCloneError' });
+      expect(stageReport(stream)).toMatchObject({ read: 2, yielded: 2, skipped: 0 });
+    }
+  });
+
+  it('return() racing a next() that is tearing down resolves only once the teardown is complete', async () => {
+    const threads = () => readdirSync('/proc/self/task').length;
+    await settle();
+    const base = threads();
+    // An endless source whose closing takes a while: the teardown is still under way when return() comes.
+    let closed = false;
+    let n = 0;
+    const source: AsyncIterable<Item> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => ({ value: items(n + 1, { 0: 'range' })[n++], done: false }),
+        return: async () => {
+          await new Promise((r) => setTimeout(r, 200));
+          closed = true;
+          return { value: undefined, done: true };
+        },
+      }),
+    };
+    const stream = mapParallel(source, sync, { numThreads: 2 });
+    const it = stream[Symbol.asyncIterator]();
+    const pending = it.next().then(
+      () => 'yielded',
+      (e: unknown) => e,
+    );
+    // next() got the failure of k0 (raise) and is tearing down; the consumer gives up now.
+    while (!stream.stageStats().done) await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(false);
+    await it.return?.();
+    expect(closed).toBe(true);
+    expect(threads()).toBe(base);
+    expect(await pending).toBeInstanceOf(MapError);
+  });
+
+  it('a DecodeError subclass thrown in a worker keeps its name and context, as inline', async () => {
+    for (const numThreads of [0, 1]) {
+      const skipped = mapParallel(items(3, { 1: 'subclass' }), sync, { numThreads, onError: 'skip' });
+      expect((await collect(skipped)).values).toEqual([0, 4]);
+      expect(stageReport(skipped).skippedByReason).toEqual({
+        CorruptLabelError: { count: 1, firstKeys: ['k1'] },
+      });
+
+      const { error } = await collect(mapParallel(items(3, { 1: 'subclass' }), sync, { numThreads }));
+      expect(error).toBeInstanceOf(MapError);
+      expect((error as Error).message).toBe(
+        'mapParallel: the function failed on element "k1": CorruptLabelError: label out of range in k1',
+      );
+      const cause = (error as Error).cause;
+      // Inline it is the user's class itself; from a worker, the nearest class known here.
+      expect(cause).toBeInstanceOf(DecodeError);
+      expect(cause).toMatchObject({
+        name: 'CorruptLabelError',
+        message: 'label out of range in k1',
+        file: 'labels.bin',
+        offset: 8,
+        key: 'k1',
+        parameter: 'numClasses',
+        stage: 'readLabels',
+      });
+    }
+  });
+
+  it('a bad option passed by the function raises whatever the policy, naming the element', async () => {
+    const lines: string[] = [];
+    const runs: MapParallelOptions[] = [
+      { numThreads: 0, onError: 'skip' },
+      { numThreads: 1, onError: 'skip' },
+      { numThreads: 2, chunkSize: 3, onError: 'warn', warn: (l) => lines.push(l) },
+    ];
+    for (const options of runs) {
+      lines.length = 0;
+      const stream = mapParallel(items(8, { 1: 'decode', 4: 'bad-option' }), sync, options);
+      const { values, error } = await collect(stream);
+      expect(values).toEqual([0, 4, 6]);
+      // What `raise` gives: the MapError with the key, the InvalidArgumentError as its cause.
+      expect(error).toBeInstanceOf(MapError);
+      expect(error).toMatchObject({ key: 'k4', stage: 'mapParallel' });
+      expect((error as Error).message).toBe(
+        'mapParallel: the function failed on element "k4": InvalidArgumentError: resize: Expected a positive integer for size but received -1',
+      );
+      expect((error as Error).cause).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).cause).toMatchObject({ parameter: 'size', stage: 'resize' });
+      // The element that raised is neither read nor skipped: read = yielded + skipped.
+      expect(stageReport(stream)).toMatchObject({ read: 4, yielded: 3, skipped: 1 });
+      expect(lines.length).toBe(options.onError === 'warn' ? 1 : 0);
+    }
+  });
+
+  it('inline, a function that cannot be loaded raises the InvalidArgumentError the workers raise', async () => {
+    const missingModule = { module: new URL('./no-such-module.ts', import.meta.url) };
+    for (const numThreads of [0, 1]) {
+      // The source is closed although none of its elements may have been asked for.
+      let closed = false;
+      const source: AsyncIterable<Item> = {
+        [Symbol.asyncIterator]: () => ({
+          next: async () => ({ value: items(1)[0], done: false }),
+          return: async () => {
+            closed = true;
+            return { value: undefined, done: true };
+          },
+        }),
+      };
+      const { values, error } = await collect(
+        mapParallel(source, missingModule, { numThreads, onError: 'skip' }),
+      );
+      expect(values).toEqual([]);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({
+        parameter: 'fn',
+        stage: 'mapParallel',
+        cause: { code: 'ERR_MODULE_NOT_FOUND' },
+      });
+      expect((error as Error).message).toMatch(
+        /^mapParallel: (the function cannot be loaded|the workers cannot load the function) \(file:.*no-such-module\.ts, export default\): ERR_MODULE_NOT_FOUND: /,
+      );
+      expect(closed).toBe(true);
+    }
+    const { error } = await collect(
+      mapParallel(items(2), { module: fns, export: 'missing' }, { numThreads: 0 }),
+    );
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toMatch(
+      /^mapParallel: the function cannot be loaded \(file:.*fault-fns\.ts, export missing\): mapParallel: Expected a function export missing in /,
+    );
+  });
+
+  it('under raise the stage is reported with read = yielded for the elements before the error', async () => {
+    const runs: MapParallelOptions[] = [
+      { numThreads: 0 },
+      { numThreads: 2, chunkSize: 3 },
+      { numThreads: 2, chunkSize: 2, deterministic: false },
+    ];
+    for (const options of runs) {
+      const stream = mapParallel(items(10, { 6: 'decode' }), sync, options);
+      const { values, error } = await collect(stream);
+      expect(error).toBeInstanceOf(MapError);
+      if (options.deterministic !== false) expect(values).toEqual([0, 2, 4, 6, 8, 10]);
+      expect(values.length).toBeGreaterThan(0);
+      expect(stream.report()).toEqual({
+        stages: [
+          {
+            stage: 'map_parallel',
+            read: values.length,
+            yielded: values.length,
+            skipped: 0,
+            skippedByReason: {},
+          },
+        ],
+        skipped: 0,
+      });
+    }
+  });
+});
+
+describe('errorInfo / reviveError (errors crossing threads)', () => {
+  const roundTrip = (e: unknown) => reviveError(structuredClone(errorInfo(e)));
+
+  it('revives the mapParallel errors and built-in classes as themselves, with key, code and causes', () => {
+    for (const Class of [MapError, WorkerDiedError, MapTimeoutError]) {
+      const e = roundTrip(new Class('m', { key: 'k9', stage: 'mapParallel', cause: new RangeError('r') }));
+      expect(e).toBeInstanceOf(Class);
+      expect(e).toMatchObject({ name: Class.name, message: 'm', key: 'k9', stage: 'mapParallel' });
+      expect(e.cause).toBeInstanceOf(RangeError);
+      expect(e.cause).toMatchObject({ message: 'r' });
+    }
+    const t = roundTrip(Object.assign(new TypeError('no'), { code: 'ERR_X' }));
+    expect(t).toBeInstanceOf(TypeError);
+    expect(t).toMatchObject({ name: 'TypeError', message: 'no', code: 'ERR_X' });
+  });
+
+  it('a foreign class named like one of ours is not taken for it; odd thrown values never throw', () => {
+    const dom = roundTrip(new DOMException('gone', 'NotFoundError'));
+    expect(dom).not.toBeInstanceOf(NotFoundError);
+    expect(dom).toMatchObject({ name: 'NotFoundError', message: 'gone' });
+    expect(roundTrip(Object.create(null))).toMatchObject({ name: 'Error', message: '[object Object]' });
+    const hostile = new Error('x');
+    Object.defineProperty(hostile, 'message', {
+      get() {
+        throw new Error('getter');
+      },
+    });
+    expect(errorInfo(hostile)).toEqual({ name: 'Error', message: 'an error that cannot be described' });
+    // A cycle of causes stops after a few.
+    const a = new Error('a');
+    const b = new Error('b', { cause: a });
+    Object.assign(a, { cause: b });
+    let depth = 0;
+    for (let e: unknown = roundTrip(a); e instanceof Error; e = e.cause) depth++;
+    expect(depth).toBe(5);
   });
 });
