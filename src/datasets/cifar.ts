@@ -128,6 +128,14 @@ async function open(v: Variant, options: CifarOptions): Promise<Opened> {
   const files = v[split].map((n) => found.get(n)!.name);
   const recordCounts = v[split].map((n) => Math.floor(found.get(n)!.size / recordBytes));
   const examplesPerEpoch = recordCounts.reduce((a, b) => a + b, 0);
+  if (examplesPerEpoch === 0) {
+    // Files too short for one record: reading them forever (numEpochs unset) would spin on nothing.
+    const sizes = v[split].map((n) => `${found.get(n)!.name} (${found.get(n)!.size} bytes)`);
+    throw new DecodeError(
+      `${stage}: Expected records of ${recordBytes} bytes in the ${split} split's files but they hold none: ${sizes.join(', ')}`,
+      { file: files[0], offset: 0, stage, parameter: 'path' },
+    );
+  }
   const metas = await Promise.all(v.meta.map((n) => readNames(found.get(n)!.name)));
   const [classNames, coarseClassNames] = metas;
   for (const [i, names] of metas.entries()) {
@@ -174,7 +182,10 @@ async function open(v: Variant, options: CifarOptions): Promise<Opened> {
   return { dataset, check, recordBytes };
 }
 
-/** The records that pass `check`; the others go through the policy (read = yielded + skipped). */
+/**
+ * The records that pass `check`; the others go through the policy (read = yielded + skipped; the
+ * record whose error ends the stream is not counted).
+ */
 async function* checkedRecords(
   records: AsyncIterator<KeyValue>,
   check: (r: KeyValue) => KeyValue,
@@ -187,13 +198,19 @@ async function* checkedRecords(
       counters.start();
       const r = await records.next();
       if (r.done) return;
-      counters.read++;
       try {
         check(r.value);
       } catch (err) {
-        handleElementError(policy, counters, err, r.value.key, stage);
+        // Counted in read only when skipped: the record whose error ends the stream is not.
+        const skipped = counters.skipped;
+        try {
+          handleElementError(policy, counters, err, r.value.key, stage);
+        } finally {
+          if (counters.skipped > skipped) counters.read++;
+        }
         continue;
       }
+      counters.read++;
       counters.elementsIn++;
       counters.elementsOut++;
       yield r.value;
@@ -300,7 +317,7 @@ export interface DistortedInputsOptions {
   path: string;
   /** Default 128. */
   batchSize?: number;
-  /** Seed of the file order, the shuffle and the distortions; random when unset. */
+  /** Seed of the file order, the shuffle and the distortions; unset: `resume`'s, else random. */
   seed?: number;
   /** `'cifar10'` (default) or `'cifar100'`. */
   dataset?: 'cifar10' | 'cifar100';
@@ -329,7 +346,14 @@ export async function distortedInputs(options: DistortedInputsOptions): Promise<
   const stage = 'distortedInputs';
   const o = objectOption(stage, 'options', options) as unknown as DistortedInputsOptions;
   const batchSize = integerOption(stage, 'batchSize', o.batchSize, { min: 1, defaultValue: 128 });
-  const seed = o.seed === undefined ? randomSeed(stage) : integerOption(stage, 'seed', o.seed, { min: 0 });
+  // Resuming without a seed continues the checkpointed run's (a random one could never match it).
+  const resumedSeed = (o.resume as { config?: { seed?: unknown } } | undefined)?.config?.seed;
+  const seed =
+    o.seed !== undefined
+      ? integerOption(stage, 'seed', o.seed, { min: 0 })
+      : typeof resumedSeed === 'number'
+        ? resumedSeed
+        : randomSeed(stage);
   const which = oneOfOption(stage, 'dataset', o.dataset, ['cifar10', 'cifar100'] as const, 'cifar10');
   const prefetch = integerOption(stage, 'prefetch', o.prefetch, { min: 0, defaultValue: 2 });
   const {

@@ -2,9 +2,21 @@ import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import fg from 'fast-glob';
-import { type ErrorPolicyOptions, errorPolicyOption, handleElementError } from '../core/error-policy.js';
-import { invalidArgument, NotFoundError, TooManyErrorsError } from '../core/errors.js';
+import {
+  type ErrorPolicy,
+  type ErrorPolicyOptions,
+  errorPolicyOption,
+  handleElementError,
+} from '../core/error-policy.js';
+import {
+  InputError,
+  type InputErrorContext,
+  invalidArgument,
+  NotFoundError,
+  TooManyErrorsError,
+} from '../core/errors.js';
 import { randomSeed } from '../core/rng.js';
+import type { StageCounters } from '../core/stats.js';
 import { type SeededStream, Stream } from '../core/stream.js';
 import type { Tensor } from '../core/tensor.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
@@ -58,10 +70,11 @@ export interface ImageFolderListing {
 /**
  * Error policy: under `'skip'`/`'warn'` a file that cannot be read (deleted since listing,
  * unreadable: NotFoundError) or decoded (empty, truncated, not an image despite its extension:
- * DecodeError) is skipped and counted under its error's class name with its path as key; read =
- * yielded + skipped. With `numEpochs: null`, two epochs' worth of files failing in a row raise
- * TooManyErrorsError instead of spinning forever. Listing errors (no root, no classes, an empty
- * split) raise under every policy.
+ * DecodeError, naming the file and stage `imageFolder`) is skipped and counted under its error's
+ * class name with its path as key; read = yielded + skipped (under raise, the file whose error ends
+ * the stream is not counted). With `numEpochs: null`, two epochs' worth of files failing in a row
+ * raise TooManyErrorsError instead of spinning forever. Listing errors (no root, no classes, an
+ * empty split) raise under every policy.
  */
 export interface ImageFolderOptions extends ImageFolderListOptions, ErrorPolicyOptions {
   /** Which split to stream (default 'train'). */
@@ -299,6 +312,8 @@ export function imageFolder(
       let done = false;
       // Files skipped since the last one yielded.
       let failedInARow = 0;
+      /** The file read in flight: return() waits for it, so a cancelled run leaves no file open. */
+      let reading: Promise<unknown> | null = null;
       const close = async (): Promise<void> => {
         done = counters.done = true;
         await files?.return?.();
@@ -330,20 +345,21 @@ export function imageFolder(
               }
               const key = r.value;
               const file = byPath!.get(key)!;
-              counters.read++;
               let out: ImageFolderExample | ImageFolderRecord;
               try {
-                const value = await readWholeFile(key, STAGE);
+                const read = readWholeFile(key, STAGE);
+                reading = read;
+                const value = await read.finally(() => (reading = null));
                 out = decode
                   ? {
                       key,
                       label: file.label,
                       className: file.className,
-                      image: (await decodeImage(value, { channels, key })) as Tensor<'uint8'>,
+                      image: await decodeImageOf(value, channels, key),
                     }
                   : { key, label: file.label, className: file.className, value };
               } catch (err) {
-                handleElementError(policy, counters, err, key, STAGE);
+                skipOrRaise(policy, counters, err, key);
                 failedInARow++;
                 if (numEpochs === undefined && failedInARow >= 2 * byPath!.size) {
                   throw new TooManyErrorsError(
@@ -355,6 +371,7 @@ export function imageFolder(
                 continue;
               }
               failedInARow = 0;
+              counters.read++;
               counters.elementsIn++;
               counters.elementsOut++;
               return { value: out, done: false };
@@ -366,6 +383,7 @@ export function imageFolder(
         },
         async return(): Promise<IteratorResult<ImageFolderExample | ImageFolderRecord>> {
           if (!done) await close();
+          await reading?.catch(() => undefined);
           return { value: undefined, done: true };
         },
       };
@@ -376,4 +394,42 @@ export function imageFolder(
     seed: { value: seed, enumerable: true },
     listing: { get: getListing, enumerable: true },
   }) as ImageFolderStream<ImageFolderExample | ImageFolderRecord>;
+}
+
+/**
+ * decodeImage on a file's bytes; its errors (stage `decodeImage`, no file) are re-raised as the same
+ * class with the same message and key, naming the file and this stage, the original as cause.
+ */
+async function decodeImageOf(
+  bytes: Uint8Array,
+  channels: 0 | 1 | 3 | 4,
+  path: string,
+): Promise<Tensor<'uint8'>> {
+  try {
+    return await decodeImage(bytes, { channels, key: path });
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    const ErrorClass = err.constructor as new (message: string, context: InputErrorContext) => InputError;
+    throw new ErrorClass(err.message, {
+      file: path,
+      offset: err.offset,
+      key: err.key ?? path,
+      parameter: err.parameter,
+      stage: STAGE,
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Applies the policy to a failed file, counting it in `read` only when it was skipped: the file
+ * whose error ends the stream is not counted, so read = yielded + skipped always holds.
+ */
+function skipOrRaise(policy: ErrorPolicy, counters: StageCounters, err: unknown, key: string): void {
+  const skipped = counters.skipped;
+  try {
+    handleElementError(policy, counters, err, key, STAGE);
+  } finally {
+    if (counters.skipped > skipped) counters.read++;
+  }
 }

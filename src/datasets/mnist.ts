@@ -24,9 +24,10 @@ import {
 
 /**
  * Error policy: under `'skip'`/`'warn'` an example whose label byte is out of range is dropped and
- * counted (DecodeError, keyed `<imagesFile>:<index>`); read = yielded + skipped. A bad header, files
- * that disagree with it or with each other, or a file ending early leave nothing to pair images and
- * labels by: those raise under every policy.
+ * counted (DecodeError, keyed `<imagesFile>:<index>`); read = yielded + skipped (under raise, the
+ * example whose error ends the stream is not counted). A bad header, files that disagree with it or
+ * with each other, or a file ending early leave nothing to pair images and labels by: those raise
+ * under every policy.
  */
 export interface MnistOptions extends ErrorPolicyOptions {
   /** Folder holding the four IDX files (plain or `.gz`). */
@@ -230,16 +231,22 @@ async function* epochOf(
       if (label.done) throw endedEarly(labels.file, LABELS_HEADER, count, 1, index);
       const key = `${images.file}:${index}`;
       const digit = (label.value as KeyValue).value[0];
-      counters.read++;
       if (digit >= NUM_CLASSES) {
         const err = new DecodeError(
           `${STAGE}: Expected a label in [0, ${NUM_CLASSES - 1}] for ${key} but ${JSON.stringify(labels.file)} ` +
             `has ${digit} at byte offset ${LABELS_HEADER + index}`,
           { file: labels.file, offset: LABELS_HEADER + index, key, stage: STAGE },
         );
-        handleElementError(policy, counters, err, key, STAGE);
+        // Counted in read only when skipped: the example whose error ends the stream is not.
+        const skipped = counters.skipped;
+        try {
+          handleElementError(policy, counters, err, key, STAGE);
+        } finally {
+          if (counters.skipped > skipped) counters.read++;
+        }
         continue;
       }
+      counters.read++;
       counters.elementsIn++;
       counters.elementsOut++;
       yield { key, label: digit, image: { dtype: 'uint8', shape, data: (image.value as KeyValue).value } };

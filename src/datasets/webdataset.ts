@@ -39,8 +39,10 @@ export type WebDatasetDecoder = (ext: string, bytes: Uint8Array, context: WebDat
  * members, counted under its error's class name as `<shard>#<key>`; a bad shard (missing,
  * unreadable, corrupt or truncated tar or gzip) ends there, the sample it was building dropped, and
  * counts as one skip (ArchiveError keyed `<shard>#<member>` or NotFoundError keyed `<shard>`), then
- * the next shard is read. read = yielded + skipped. With `numEpochs: null`, two whole passes over
- * the shards that yield nothing but skips raise TooManyErrorsError instead of spinning forever.
+ * the next shard is read. read = yielded + skipped (a sample or shard whose error ends the stream
+ * is not counted). With `numEpochs: null`, two passes' worth of shard reads in a row that give no
+ * sample end the stream instead of spinning forever: TooManyErrorsError when they skipped, else a
+ * DecodeError naming the shards (they hold no samples: empty, or no member named `<key>.<field>`).
  */
 export interface WebDatasetOptions extends ErrorPolicyOptions {
   /** Passes over the shard list (default 1); null streams forever. */
@@ -190,9 +192,11 @@ async function* allSamples(
   config: ShardConfig,
   counters: StageCounters,
 ): AsyncGenerator<WebDatasetSample> {
-  // Shard visits since a sample was last yielded: an endless stream whose every shard fails would
-  // otherwise spin without end under skip.
+  // Shard visits since one last gave a sample, and the skips among them: an endless stream whose
+  // shards all fail or hold no sample (an empty tar, one holding only a README) would otherwise
+  // spin without end, and `break` could never get in.
   let barren = 0;
+  let barrenSkips = 0;
   for await (const shard of stringInputProducer(shards, producer)) {
     const skippedBefore = counters.skipped;
     let yielded = false;
@@ -200,14 +204,52 @@ async function* allSamples(
       yielded = true;
       yield sample;
     }
-    barren = yielded ? 0 : barren + 1;
-    if (producer.numEpochs === undefined && barren >= 2 * shards.length && counters.skipped > skippedBefore) {
-      throw new TooManyErrorsError(
-        `${STAGE}: Expected samples from ${shards.length} shard(s) read forever (numEpochs: null) but ` +
-          `${barren} shard reads in a row gave none, only skips (${counters.skipped} in all): every shard fails`,
-        { stage: STAGE, parameter: 'onError', file: shard },
-      );
+    if (yielded) {
+      barren = barrenSkips = 0;
+      continue;
     }
+    barren++;
+    barrenSkips += counters.skipped - skippedBefore;
+    // 2 × shards visits in a row cover at least one whole pass, whatever the shuffled order.
+    if (producer.numEpochs === undefined && barren >= 2 * shards.length) {
+      throw barrenShards(shards, shard, barren, barrenSkips, counters.skipped);
+    }
+  }
+}
+
+/** The error ending an endless stream whose last `visits` shard reads gave no sample. */
+function barrenShards(
+  shards: string[],
+  last: string,
+  visits: number,
+  skips: number,
+  skipped: number,
+): InputError {
+  const head = `${STAGE}: Expected samples from ${shards.length} shard(s) read forever (numEpochs: null) but ${visits} shard reads in a row gave none`;
+  if (skips > 0) {
+    return new TooManyErrorsError(
+      `${head}, only skips (${skipped} in all): every shard fails or holds no sample`,
+      { stage: STAGE, parameter: 'onError', file: last },
+    );
+  }
+  const named = shards.slice(0, 5).map((s) => JSON.stringify(s));
+  if (shards.length > named.length) named.push(`and ${shards.length - named.length} more`);
+  return new DecodeError(
+    `${head} and no error: the shards hold no samples (no member named <key>.<field>): ${named.join(', ')}`,
+    { stage: STAGE, parameter: 'shards', file: last },
+  );
+}
+
+/**
+ * Applies the policy to a failed sample or shard, counting it in `read` only when it was skipped:
+ * the one whose error ends the stream is not counted, so read = yielded + skipped always holds.
+ */
+function skipOrRaise(policy: ErrorPolicy, counters: StageCounters, err: unknown, key: string): void {
+  const skipped = counters.skipped;
+  try {
+    handleElementError(policy, counters, err, key, STAGE);
+  } finally {
+    if (counters.skipped > skipped) counters.read++;
   }
 }
 
@@ -227,8 +269,7 @@ async function* shardSamples(
   // The key of a sample being dropped: its remaining members are passed over unread.
   let dropping: string | null = null;
   const dropSample = (err: unknown, key: string): void => {
-    counters.read++;
-    handleElementError(policy, counters, err, `${shard}#${key}`, STAGE);
+    skipOrRaise(policy, counters, err, `${shard}#${key}`);
     current = null;
     dropping = key;
   };
@@ -240,8 +281,7 @@ async function* shardSamples(
         r = await entries.next();
       } catch (err) {
         // The shard cannot go on: count it once (the sample being built goes with it).
-        counters.read++;
-        handleElementError(policy, counters, err, (err as InputError).key ?? shard, STAGE);
+        skipOrRaise(policy, counters, err, (err as InputError).key ?? shard);
         return;
       }
       if (r.done) break;
@@ -287,8 +327,7 @@ async function* shardSamples(
       } catch (err) {
         if (err instanceof ArchiveError) {
           // The shard broke while this member was read: as above, one skip for the rest of it.
-          counters.read++;
-          handleElementError(policy, counters, err, err.key ?? shard, STAGE);
+          skipOrRaise(policy, counters, err, err.key ?? shard);
           return;
         }
         dropSample(err, key);
@@ -311,15 +350,24 @@ async function readMember(entry: TarEntry, shard: string, key: string, max: numb
       `${STAGE}: Expected members of at most ${max} bytes (maxMemberBytes) but ${JSON.stringify(entry.name)} in shard ${JSON.stringify(shard)} has ${size}`,
       { file: shard, key, stage: STAGE, parameter: 'maxMemberBytes' },
     );
+  // The declared size refuses a big member early, but is never allocated up front: a header can lie
+  // (a 1 KB shard declaring 60 MiB), so memory grows only with the bytes that actually arrive.
   if (entry.size > max) throw tooBig(entry.size);
-  const out = new Uint8Array(entry.size);
-  let at = 0;
+  const parts: Uint8Array[] = [];
+  let length = 0;
   for await (const chunk of entry.chunks) {
-    if (at + chunk.length > entry.size) throw tooBig(at + chunk.length);
-    out.set(chunk, at);
-    at += chunk.length;
+    length += chunk.length;
+    if (length > max) throw tooBig(length);
+    parts.push(chunk);
   }
-  return at === out.length ? out : out.subarray(0, at);
+  // Joined into a buffer of its own: a kept sample must not keep the archive's read chunks alive.
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 async function runDecoder(

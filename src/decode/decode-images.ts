@@ -4,7 +4,13 @@ import {
   errorPolicyOption,
   handleElementError,
 } from '../core/error-policy.js';
-import { DecodeError, describeValue, invalidArgument } from '../core/errors.js';
+import {
+  DecodeError,
+  describeValue,
+  InputError,
+  type InputErrorContext,
+  invalidArgument,
+} from '../core/errors.js';
 import type { StageCounters } from '../core/stats.js';
 import { returnsUpstreamFirst, type Source, Stream } from '../core/stream.js';
 import type { Tensor } from '../core/tensor.js';
@@ -38,7 +44,8 @@ export type Decoded<T, F extends string, I> = Omit<T, F> & { image: I };
  * an image, truncated, corrupt, a lying header, no bytes in the field) is a DecodeError naming the
  * element's key (its `key` field, else `#<index>`): `onError: 'raise'` (default) ends the stream
  * with it; `skip`/`warn` drop the element, count it as `DecodeError` with its key in the stage's
- * stats (read = yielded + skipped), and go on in order; past `maxErrors` TooManyErrorsError.
+ * stats (read = yielded + skipped), and go on in order; past `maxErrors` TooManyErrorsError. Errors
+ * name stage `decodeImages` (decodeImage's own error is their cause).
  */
 export function decodeImages<T extends object, F extends string = 'value'>(
   source: Source<T>,
@@ -84,7 +91,7 @@ export function decodeImages<T extends object, F extends string = 'value'>(
       const { [field]: _bytes, ...rest } = record;
       return { ok: true, value: { ...rest, image } as unknown as Out };
     } catch (error) {
-      return { ok: false, error, key };
+      return { ok: false, error: inThisStage(error), key };
     }
   };
 
@@ -93,6 +100,23 @@ export function decodeImages<T extends object, F extends string = 'value'>(
       returnsUpstreamFirst(upstream, (it) => ordered(it, decodeOne, concurrency, counters, policy)),
     { name: 'decode_images', capacity: concurrency, upstreams: [upstream as Stream<unknown>] },
   );
+}
+
+/**
+ * decodeImage's errors say stage `decodeImage`; re-raised as the same class with the same message,
+ * key and details, they name this stage (the one the user built), the original as cause.
+ */
+function inThisStage(error: unknown): unknown {
+  if (!(error instanceof InputError) || error.stage === STAGE) return error;
+  const ErrorClass = error.constructor as new (message: string, context: InputErrorContext) => InputError;
+  return new ErrorClass(error.message, {
+    file: error.file,
+    offset: error.offset,
+    key: error.key,
+    parameter: error.parameter,
+    stage: STAGE,
+    cause: error,
+  });
 }
 
 type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown; key: string };
@@ -142,9 +166,13 @@ async function* ordered<T, R>(
         yield outcome.value;
         continue;
       }
-      if (policy.onError === 'raise') throw outcome.error;
-      counters.read++;
-      handleElementError(policy, counters, outcome.error, outcome.key, STAGE);
+      // Counted in read only when skipped: the element whose error ends the stream is not.
+      const skipped = counters.skipped;
+      try {
+        handleElementError(policy, counters, outcome.error, outcome.key, STAGE);
+      } finally {
+        if (counters.skipped > skipped) counters.read++;
+      }
     }
   } finally {
     counters.done = true;

@@ -28,7 +28,8 @@ import type { KeyValue } from './whole-file-reader.js';
  * a bad archive entry) is skipped with whatever records it had left, counted once under its error's
  * class name with the file name as key, and reading goes on with the next file; a truncated record
  * (a body not ending on a record boundary) is skipped alone, keyed `<file>:<index>`. `counters.read`
- * counts every record tried and every bad file, so read = yielded + skipped.
+ * counts every record yielded and every bad file or record skipped, so read = yielded + skipped
+ * (under raise, the file or record whose error ends the stream is not counted).
  */
 export interface FixedLengthRecordReaderOptions extends ErrorPolicyOptions {
   /** Bytes per record (required, > 0). */
@@ -146,18 +147,32 @@ async function* readAll(
       } catch (err) {
         // A bad option shows on the first such file but is no property of the file: never skipped.
         if (err instanceof InvalidArgumentError) throw err;
-        counters.read++;
-        handleElementError(layout.policy, counters, err, file, STAGE);
+        skipOrRaise(layout.policy, counters, err, file);
         continue;
       }
-      if (truncated) {
-        counters.read++;
-        handleElementError(layout.truncated, counters, truncated, truncated.key, STAGE);
-      }
+      if (truncated) skipOrRaise(layout.truncated, counters, truncated, truncated.key);
     }
   } finally {
     counters.done = true;
     await files.return?.();
+  }
+}
+
+/**
+ * Applies `policy` to a bad file or record, counting it in `read` only when it was skipped: the one
+ * whose error ends the stream is not counted, so read = yielded + skipped always holds.
+ */
+function skipOrRaise(
+  policy: ErrorPolicy,
+  counters: StageCounters,
+  err: unknown,
+  key: string | undefined,
+): void {
+  const skipped = counters.skipped;
+  try {
+    handleElementError(policy, counters, err, key, STAGE);
+  } finally {
+    if (counters.skipped > skipped) counters.read++;
   }
 }
 

@@ -23,7 +23,8 @@ const STAGE = 'wholeFileReader';
 /**
  * TF's `WholeFileReader`: one record per file, key = the filename as given, value = its bytes. A name
  * `<archive>#<entry>` (archive ending in .tar, .tgz or .tar.gz) reads that entry of the archive.
- * Every file tried counts in `read`, so read = yielded + skipped.
+ * Every file yielded or skipped counts in `read`, so read = yielded + skipped (under raise, the file
+ * whose error ends the stream is not counted).
  */
 export function wholeFileReader(
   filenames: Source<string>,
@@ -52,21 +53,31 @@ export function wholeFileReader(
               done = counters.done = true;
               return { value: undefined, done: true };
             }
-            const file = checkFileName(r.value, STAGE);
-            counters.read++;
+            let file: string;
+            try {
+              file = checkFileName(r.value, STAGE);
+            } catch (bad) {
+              await close(); // a bad name ends the stream: the upstream is closed, as on any error
+              throw bad;
+            }
             try {
               const read = readWholeFile(file, STAGE);
               reading = read;
               const value = await read.finally(() => (reading = null));
+              counters.read++;
               counters.elementsIn++;
               counters.elementsOut++;
               return { value: { key: file, value }, done: false };
             } catch (err) {
+              // Counted in read only when skipped: the file whose error ends the stream is not.
+              const skipped = counters.skipped;
               try {
                 handleElementError(policy, counters, err, file, STAGE);
               } catch (raised) {
                 await close();
                 throw raised;
+              } finally {
+                if (counters.skipped > skipped) counters.read++;
               }
             }
           }

@@ -16,11 +16,15 @@ import { fileError, openRegularFile } from '../readers/file-errors.js';
  *   (so a symlink cannot be used as a tunnel, however it was made);
  * - character/block devices, fifos and other special entries.
  * Gzip is detected from the file's magic bytes, not its name. A corrupt or truncated archive is an
- * ArchiveError naming the entry being written, if any; a missing one a NotFoundError. There is no
- * skip policy: an extraction stops at the first bad entry (what was written before it stays).
+ * ArchiveError naming the entry being written, if any, and so is an empty one (no header, less than
+ * the two zero blocks that end every archive); a missing one is a NotFoundError, a destination that
+ * cannot be created an InputError (parameter `dir`). There is no skip policy: an extraction stops
+ * at the first bad entry (what was written before it stays).
  */
 
 const STAGE = 'extractTar';
+/** The end-of-archive marker: two zero blocks, the least any archive (even an empty one) holds. */
+const END_MARKER_BYTES = 1024;
 
 /** File-system error codes that say the destination, not the archive, is at fault. */
 const DESTINATION_FAULTS = new Set([
@@ -54,23 +58,45 @@ export async function extractTar(archive: string, dir: string): Promise<ExtractR
     root = await realpath(dir);
   } catch (err) {
     await handle.close();
-    throw err;
+    // A path under a regular file (ENOTDIR), no permission, a read-only disk: the destination's fault.
+    throw new InputError(`${STAGE}: cannot create ${dir}: ${(err as Error)?.message ?? String(err)}`, {
+      file: dir,
+      stage: STAGE,
+      parameter: 'dir',
+      cause: err,
+    });
   }
 
   const extract = tar.extract();
   const source = handle.createReadStream({ start: 0 });
-  const piping = pipeline(gzipped ? [source, createGunzip(), extract] : [source, extract]);
+  const gunzip = gzipped ? createGunzip() : null;
+  const piping = pipeline(gunzip ? [source, gunzip, extract] : [source, extract]);
   piping.catch(() => {}); // awaited below; this only stops an early unhandled rejection
+  // Bytes of tar data handed to the parser: an archive with no header and less than the
+  // end-of-archive marker (a zero-byte file) is no archive. Listening does not change the flow.
+  let tarBytes = 0;
+  (gunzip ?? source).on('data', (c: Buffer) => {
+    tarBytes += c.length;
+  });
   const entries: string[] = [];
   let current: string | undefined;
+  let headers = 0;
   try {
     for await (const entry of extract) {
+      headers++;
       current = entry.header.name;
       const written = await writeEntry(entry, archive, root);
       if (written !== undefined) entries.push(written);
       current = undefined;
     }
     await piping;
+    if (headers === 0 && tarBytes < END_MARKER_BYTES) {
+      throw new ArchiveError(
+        `${STAGE}: cannot extract ${archive}: it is empty: no tar header and no end-of-archive marker ` +
+          `(${tarBytes} bytes of tar data)`,
+        { file: archive, offset: 0, stage: STAGE, parameter: 'archive' },
+      );
+    }
   } catch (caught) {
     source.destroy();
     extract.destroy();

@@ -57,6 +57,8 @@ interface ScanOptions {
 
 const STAGE = 'tarEntries';
 const DEFAULT_CHUNK = 1 << 20;
+/** The end-of-archive marker: two zero blocks, the least any archive (even an empty one) holds. */
+const END_MARKER_BYTES = 1024;
 
 /**
  * The regular files of a `.tar` or gzipped tar (detected by its magic bytes `1f 8b`, not its name)
@@ -93,8 +95,7 @@ async function* underPolicy(
       try {
         r = await entries.next();
       } catch (err) {
-        counters.read++;
-        handleElementError(policy, counters, err, (err as InputError).key ?? archive, STAGE);
+        skipOrRaise(policy, counters, err, (err as InputError).key ?? archive);
         return;
       }
       if (r.done) return;
@@ -110,11 +111,25 @@ async function* underPolicy(
 }
 
 /**
+ * Applies the policy to a failed element, counting it in `read` only when it was skipped: the
+ * element whose error ends the stream is not counted, so read = yielded + skipped always holds.
+ */
+function skipOrRaise(policy: ErrorPolicy, counters: StageCounters, err: unknown, key: string): void {
+  const skipped = counters.skipped;
+  try {
+    handleElementError(policy, counters, err, key, STAGE);
+  } finally {
+    if (counters.skipped > skipped) counters.read++;
+  }
+}
+
+/**
  * Reads the archive once, yielding the matching regular files. Errors: a missing or unreadable
- * archive is a NotFoundError; a corrupt or truncated one (bad header or checksum, data ending inside
- * an entry or before the end-of-archive marker, bad or truncated gzip) an ArchiveError naming the
- * archive, the entry (`key` = `<archive>#<entry>` when inside one) and the byte offset in the tar
- * data (decompressed), plus how much of a gzipped file was read.
+ * archive is a NotFoundError; a corrupt, truncated or empty one (bad header or checksum, data ending
+ * inside an entry or before the end-of-archive marker, no header and less than that marker, bad or
+ * truncated gzip) an ArchiveError naming the archive, the entry (`key` = `<archive>#<entry>` when
+ * inside one) and the byte offset in the tar data (decompressed), plus how much of a gzipped file
+ * was read.
  */
 export async function* scanTar(archive: string, scan: ScanOptions): AsyncGenerator<TarEntry> {
   const { stage } = scan;
@@ -196,6 +211,17 @@ export async function* scanTar(archive: string, scan: ScanOptions): AsyncGenerat
       }
       if (r.done) {
         if (failure) throw corrupt(failure);
+        // An empty archive is still two zero blocks; fewer bytes and no header is no archive at all
+        // but a failed download or a cut file (GNU tar and Python refuse a zero-byte one; GNU tar
+        // warns of a lone zero block).
+        if (last === null && tarBytes < END_MARKER_BYTES) {
+          const compressed = gzip ? ` (a gzipped file of ${raw.bytesRead} bytes)` : '';
+          throw new ArchiveError(
+            `${stage}: Expected a ${gzip ? 'gzipped ' : ''}tar archive in ${JSON.stringify(archive)} but it is ` +
+              `empty: no tar header and no end-of-archive marker (${tarBytes} bytes of tar data${compressed})`,
+            { file: archive, offset: 0, stage, parameter: 'archive' },
+          );
+        }
         // tar-stream ends quietly on a cut that falls between entries; the two zero blocks that end
         // every archive tell a complete archive from one cut there (they are skipped as padding).
         if (last !== null && offsetsExact && tarBytes <= last.end) {

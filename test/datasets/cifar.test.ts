@@ -137,6 +137,32 @@ describe('cifar10', () => {
     expect(err).toMatchObject({ key: `${file}:2`, file, offset: 2 * 3073, stage: 'cifar10' });
     expect(err.message).toContain(err.key);
     expect(err.message).toContain('has 2 at byte 0');
+    // The record whose error ended the stream is not counted: read = yielded + skipped still holds.
+    const stage = ds.records.stats().find((s) => s.name === 'cifar10')!;
+    expect(stage).toMatchObject({ read: 2, elementsOut: 2, skipped: 0 });
+  });
+
+  it('a split whose files hold no whole record is a DecodeError at open (not an endless spin)', async () => {
+    const dir = join(tmp.dir, 'no-records');
+    await mkdir(dir, { recursive: true });
+    const train = [1, 2, 3, 4, 5].map((i) => join(dir, `data_batch_${i}.bin`));
+    for (const [i, f] of train.entries()) await writeFile(f, new Uint8Array(i === 0 ? 3072 : 0));
+    await writeFile(join(dir, 'test_batch.bin'), new Uint8Array(3073));
+    await writeFile(join(dir, 'batches.meta.txt'), 'a\nb\n');
+    const t0 = performance.now();
+    for (const options of [{}, { onError: 'skip' as const, maxErrors: 10 }, { numEpochs: 1 }]) {
+      const err = (await rejectionOf(() => cifar10({ path: dir, ...options }))) as DecodeError;
+      expect(err).toBeInstanceOf(DecodeError);
+      expect(err).toMatchObject({ file: train[0], offset: 0, stage: 'cifar10', parameter: 'path' });
+      expect(err.message).toContain(
+        "Expected records of 3073 bytes in the train split's files but they hold none",
+      );
+      for (const [i, f] of train.entries())
+        expect(err.message).toContain(`${f} (${i === 0 ? 3072 : 0} bytes)`);
+    }
+    expect(performance.now() - t0).toBeLessThan(3000);
+    // The test split of the same folder has its record.
+    expect((await cifar10({ path: dir, split: 'test', numEpochs: 1 })).examplesPerEpoch).toBe(1);
   });
 
   it('skip: records with a bad label are dropped and counted; read = yielded + skipped', async () => {
@@ -263,7 +289,8 @@ describe('cifar10_input equivalents', () => {
       if (batches.length === 5) saved = JSON.parse(JSON.stringify(straight.position()));
       if (batches.length === 30) break;
     }
-    const resumed = await distortedInputs({ path: c10gz, batchSize: 8, seed: 3, resume: saved as never });
+    // No seed: the checkpointed run's is used.
+    const resumed = await distortedInputs({ path: c10gz, batchSize: 8, resume: saved as never });
     let i = 5;
     for await (const b of resumed) {
       expect(b.key).toEqual(batches[i].key);

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import {
   imageFolderSplit,
   listImageFolder,
 } from '../../src/datasets/image-folder.js';
-import { makeTempDir, type TempDir } from '../helpers/files.js';
+import { canListOpenFds, makeTempDir, openDescriptorsFor, type TempDir, tick } from '../helpers/files.js';
 
 let tmp: TempDir;
 let root: string;
@@ -361,6 +361,33 @@ describe('imageFolder: error policy', () => {
     expect(out.keys).toEqual([files.good1]);
     expect(out.error).toBeInstanceOf(DecodeError);
     expect((out.error as DecodeError).key).toBe(files.empty);
+    // The file whose error ended the stream is not counted: read = yielded + skipped still holds.
+    expect(out.stats).toMatchObject({ read: 1, elementsOut: 1, skipped: 0 });
+  });
+
+  it("a decode error names the file and the imageFolder stage; decodeImage's error is its cause", async () => {
+    for (const [name, why] of [
+      ['empty', 'empty bytes'],
+      ['text', 'Expected JPEG or PNG bytes'],
+    ] as const) {
+      const only = join(tmp.dir, `ctx-${name}`);
+      await mkdir(join(only, 'a'), { recursive: true });
+      const path = join(only, 'a', `bad-${name}.jpg`);
+      await writeFile(path, await readFile(files[name]));
+      const err = await firstPull(imageFolder({ root: only, ...all }));
+      expect(err).toBeInstanceOf(DecodeError);
+      expect(err).toMatchObject({ file: path, key: path, stage: 'imageFolder', parameter: 'bytes' });
+      expect(err.message).toContain(why);
+      expect(err.message).toContain(JSON.stringify(path));
+      expect(err.cause).toBeInstanceOf(DecodeError);
+      expect(err.cause).toMatchObject({ key: path, stage: 'decodeImage', message: err.message });
+      // Skipped, it is counted under its class name, as before.
+      const skipped = imageFolder({ root: only, ...all, onError: 'skip' });
+      expect(await skipped.toArray()).toEqual([]);
+      expect(skipped.stats().find((st) => st.name === 'image_folder')!.skippedByReason).toEqual({
+        DecodeError: { count: 1, firstKeys: [path] },
+      });
+    }
   });
 
   it('skip: empty, non-image, truncated and vanished files are counted by reason; read = yielded + skipped', async () => {
@@ -409,5 +436,27 @@ describe('imageFolder: error policy', () => {
 
   it('rejects a bad onError at construction', () => {
     expect(() => imageFolder({ root: dir, onError: 'ignore' as never })).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('imageFolder: cancellation', () => {
+  it.runIf(canListOpenFds)('return() during a read resolves only once the file is closed', async () => {
+    // A big sparse file (no disk used): reading it takes long enough to call return() mid-read.
+    const bigRoot = join(tmp.dir, 'big-root');
+    await mkdir(join(bigRoot, 'cls'), { recursive: true });
+    const big = join(bigRoot, 'cls', 'big.png');
+    const handle = await open(big, 'w');
+    await handle.truncate(96 * 2 ** 20);
+    await handle.close();
+    const it = imageFolder({ root: bigRoot, decode: false, validationPercentage: 0, testPercentage: 0 })[
+      Symbol.asyncIterator
+    ]();
+    const pending = it.next().catch(() => undefined);
+    for (let i = 0; i < 5000 && openDescriptorsFor(big) === 0; i++) await tick();
+    expect(openDescriptorsFor(big)).toBe(1); // the read is in flight
+    await it.return!();
+    expect(openDescriptorsFor(big)).toBe(0);
+    await pending;
+    await rm(big);
   });
 });

@@ -463,6 +463,15 @@ describe('mnist: error policy', () => {
     expect((bounded.error as TooManyErrorsError).key).toBe(`${join(dir, 'train-images-idx3-ubyte.gz')}:5`);
   });
 
+  it('raise (default): the example whose error ends the stream is not counted; read = yielded + skipped', async () => {
+    const dir = await folder(train(imagesIdx(8), badLabels()));
+    const out = await runMnist({ path: dir });
+    expect(out.error).toBeInstanceOf(DecodeError);
+    expect((out.error as DecodeError).key).toBe(`${join(dir, 'train-images-idx3-ubyte')}:2`);
+    expect(out.examples).toHaveLength(2);
+    expect(out.stats).toMatchObject({ read: 2, elementsOut: 2, skipped: 0 });
+  });
+
   it('a bad header raises under skip too: there is nothing to pair images and labels by', async () => {
     const dir = await folder(train(imagesIdx(4, 28, 28, { magic: 0x801 }), labelsIdx(4)));
     const out = await runMnist({ path: dir, onError: 'skip' });
@@ -475,7 +484,7 @@ describe('mnist: error policy', () => {
 });
 
 describe('mnist: fuzzed IDX files (random, truncated, bit-flipped, empty)', () => {
-  it('never an untyped error or a hang; under skip read = yielded + skipped', async () => {
+  it('never an untyped error or a hang; read = yielded + skipped, also when the stream ends in an error', async () => {
     const images = imagesIdx(6, 4, 3);
     const labels = labelsIdx(6);
     let failures = 0;
@@ -525,9 +534,7 @@ describe('mnist: fuzzed IDX files (random, truncated, bit-flipped, empty)', () =
             expect(out.error).toBeInstanceOf(InputError);
             expect((out.error as InputError).file?.startsWith(dir)).toBe(true);
           } else clean++;
-          if (onError === 'skip' && out.error === null) {
-            expect(out.stats.read).toBe(out.stats.elementsOut + out.stats.skipped);
-          }
+          expect(out.stats.read).toBe(out.stats.elementsOut + out.stats.skipped);
           for (const e of out.examples) expect(e.image.data.length).toBe(12);
         },
       ),

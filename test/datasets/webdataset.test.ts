@@ -424,13 +424,118 @@ describe('webDataset: error policy', () => {
     expect(out.stats.skipped).toBe(4);
   });
 
+  it('numEpochs null over shards holding no sample (an empty tar, only a README): DecodeError naming them', async () => {
+    const empty = tmp.path('no-members.tar');
+    execFileSync('tar', ['-cf', empty, '-T', '/dev/null']);
+    const readme = await shard([['README', 'no sample here']]);
+    for (const onError of ['raise', 'skip'] as const) {
+      const t0 = performance.now();
+      const out = await runWds([empty, readme], { numEpochs: null, onError, maxErrors: 10 });
+      expect(performance.now() - t0).toBeLessThan(3000);
+      expect(out.error).toBeInstanceOf(DecodeError);
+      const err = out.error as DecodeError;
+      expect(err).toMatchObject({ stage: 'webDataset', parameter: 'shards' });
+      expect([empty, readme]).toContain(err.file);
+      expect(err.message).toContain(
+        '4 shard reads in a row gave none and no error: the shards hold no samples',
+      );
+      expect(err.message).toContain(JSON.stringify(empty));
+      expect(err.message).toContain(JSON.stringify(readme));
+      expect(out.stats).toMatchObject({ read: 0, elementsOut: 0, skipped: 0 });
+    }
+    // `break` (return()) while the first pull is pending gets in: the pull ends, and so does return().
+    const it = webDataset([empty], { numEpochs: null })[Symbol.asyncIterator]();
+    const pending = it.next().catch((e: unknown) => e);
+    const returned = await Promise.race([
+      it.return!().then(() => 'returned'),
+      new Promise((resolve) => setTimeout(() => resolve('still pending'), 3000)),
+    ]);
+    expect(returned).toBe('returned');
+    expect(await pending).toBeInstanceOf(DecodeError);
+  }, 15_000);
+
+  it('numEpochs null: empty and failing shards together raise TooManyErrorsError; one good shard streams on', async () => {
+    const empty = tmp.path('no-members-2.tar');
+    execFileSync('tar', ['-cf', empty, '-T', '/dev/null']);
+    const missing = tmp.path('gone-3.tar');
+    const out = await runWds([empty, missing], { numEpochs: null, onError: 'skip' });
+    expect(out.error).toBeInstanceOf(TooManyErrorsError);
+    expect((out.error as Error).message).toContain('every shard fails or holds no sample');
+    expect(out.stats).toMatchObject({ read: 2, elementsOut: 0, skipped: 2 });
+    // Barren shards beside a good one are no reason to stop an endless stream.
+    const keys: string[] = [];
+    for await (const s of webDataset([empty, missing, singles[2]], { numEpochs: null, onError: 'skip' })) {
+      keys.push(s.__key__);
+      if (keys.length === 10) break;
+    }
+    expect(keys).toEqual(Array(10).fill('s2'));
+  });
+
+  it('raise: the sample whose error ends the stream is not counted; read = yielded + skipped', async () => {
+    const file = await shard([
+      ['a.cls', '1'],
+      ['b.bin', new Uint8Array(50)],
+      ['c.cls', '3'],
+    ]);
+    const out = await runWds([file], { maxMemberBytes: 10 });
+    expect(out.error).toBeInstanceOf(DecodeError);
+    expect(keysOf(out.samples)).toEqual(['a']);
+    expect(out.stats).toMatchObject({ read: 1, elementsOut: 1, skipped: 0 });
+  });
+
+  it('a header declaring a huge member is never allocated up front: memory follows the bytes read', async () => {
+    // One 512-byte header declaring `declared` bytes, then 512 bytes of data: a 1 KB shard.
+    const lying = async (declared: number): Promise<string> => {
+      const header = Buffer.alloc(512);
+      header.write('s/000001.jpg', 0);
+      header.write('0000644\0', 100);
+      header.write('0000000\0', 108);
+      header.write('0000000\0', 116);
+      header.write(`${declared.toString(8).padStart(11, '0')}\0`, 124);
+      header.write('00000000000\0', 136);
+      header[156] = 0x30;
+      header.write('ustar\0', 257);
+      header.write('00', 263);
+      header.fill(0x20, 148, 156);
+      let sum = 0;
+      for (const b of header) sum += b;
+      header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+      return tmp.write(`lying-${declared}.tar`, Buffer.concat([header, Buffer.alloc(512, 1)]));
+    };
+    const at60MiB = await lying(60 * 2 ** 20);
+    let peak = 0;
+    let polling = true;
+    const base = process.memoryUsage().arrayBuffers;
+    const poll = () => {
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
+      if (polling) setImmediate(poll);
+    };
+    poll();
+    const out = await runWds([at60MiB, singles[3]], { onError: 'skip' });
+    polling = false;
+    expect(peak).toBeLessThan(16 * 2 ** 20);
+    expect(keysOf(out.samples)).toEqual(['s3']);
+    expect(out.stats.skippedByReason).toEqual({
+      ArchiveError: { count: 1, firstKeys: [`${at60MiB}#s/000001.jpg`] },
+    });
+    // 8 GiB declared, allowed by maxMemberBytes: allocating it would fail outright (a RangeError).
+    const at8GiB = await lying(8 * 2 ** 30 - 1);
+    const err = await rejectionOf(() => webDataset([at8GiB], { maxMemberBytes: 2 ** 40 }).toArray());
+    expect(err).toBeInstanceOf(ArchiveError);
+    expect(err.message).toContain('truncated');
+    // Refused early from the declared size, without reading it, when over maxMemberBytes.
+    const refused = await rejectionOf(() => webDataset([at8GiB]).toArray());
+    expect(refused).toBeInstanceOf(DecodeError);
+    expect((refused as DecodeError).parameter).toBe('maxMemberBytes');
+  });
+
   it('rejects a bad onError', () => {
     const err = thrownBy(() => webDataset(['a.tar'], { onError: 'ignore' as never }));
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect((err as InvalidArgumentError).parameter).toBe('onError');
   });
 
-  it('fuzzed shards (truncated, bit-flipped): typed errors only; under skip read = yielded + skipped', async () => {
+  it('fuzzed shards (truncated, bit-flipped): typed errors only; read = yielded + skipped, errors or not', async () => {
     const full = new Uint8Array(await readFile(main));
     const fullGz = new Uint8Array(await readFile(mainGz));
     let n = 0;
@@ -447,6 +552,7 @@ describe('webDataset: error policy', () => {
             bytes[Math.min(bytes.length - 1, Math.floor(flip.at * bytes.length))] ^= 1 << flip.bit;
           const file = await tmp.write(`wds-fuzz-${n++}.tar`, bytes);
           const out = await runWds([file, singles[1]], { onError, decode: true });
+          expect(out.stats.read).toBe(out.stats.elementsOut + out.stats.skipped);
           if (out.error !== null) {
             expect(onError).toBe('raise');
             expect(out.error).toBeInstanceOf(InputError);

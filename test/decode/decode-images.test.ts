@@ -56,10 +56,14 @@ describe('decodeImages', () => {
     const { out, error } = await drain(decodeImages(records(6, { 3: text }), { concurrency: 3 }));
     expect(out.map((o) => o.key)).toEqual(['k0', 'k1', 'k2']);
     expect(error).toBeInstanceOf(DecodeError);
-    expect(error).toMatchObject({ key: 'k3', stage: 'decodeImage', parameter: 'bytes' });
+    // The stage the user built, with decodeImage's own error (same class, message, key) as cause.
+    expect(error).toMatchObject({ key: 'k3', stage: 'decodeImages', parameter: 'bytes' });
     expect((error as Error).message).toMatch(
       /^decodeImage: Expected JPEG or PNG bytes .* for "k3" but received text/,
     );
+    const cause = (error as Error).cause;
+    expect(cause).toBeInstanceOf(DecodeError);
+    expect(cause).toMatchObject({ key: 'k3', stage: 'decodeImage', message: (error as Error).message });
   });
 
   it('skip drops each kind of bad image, counts it by key and goes on in order', async () => {

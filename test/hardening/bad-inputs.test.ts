@@ -493,7 +493,7 @@ describe('images (wholeFileReader → decodeImages, or imageFolder)', () => {
     const e = expectTyped(
       raised.error,
       DecodeError,
-      { key: b, stage: 'decodeImage', parameter: 'bytes' },
+      { key: b, stage: 'decodeImages', parameter: 'bytes' },
       JSON.stringify(b),
     );
     return { e, file: b };
@@ -576,7 +576,7 @@ describe('images (wholeFileReader → decodeImages, or imageFolder)', () => {
     const e = expectTyped(
       raised.error,
       DecodeError,
-      { key: empty, stage: 'decodeImage', parameter: 'bytes' },
+      { file: empty, key: empty, stage: 'imageFolder', parameter: 'bytes' },
       JSON.stringify(empty),
     );
     expect(e.message).toContain('but received empty bytes (0 bytes)');

@@ -707,6 +707,42 @@ describe('fixedLengthRecordReader: error policy', () => {
     expect(m).toMatchObject({ file: missing, parameter: 'filename', stage: 'fixedLengthRecordReader' });
   });
 
+  it('raise: the record or file whose error ends the stream is not counted; read = yielded + skipped', async () => {
+    const trunc = await tmp.write(uniqueName('count-trunc'), new Uint8Array(4 * 3 + 1));
+    const t = await runWith([trunc], { recordBytes: 4 });
+    expect(t.error).toBeInstanceOf(TruncatedRecordError);
+    expect(t.records).toHaveLength(3);
+    expect(t.stats).toMatchObject({ read: 3, elementsOut: 3, skipped: 0 });
+    const good = await tmp.write(uniqueName('count-good'), new Uint8Array(8));
+    const m = await runWith([good, tmp.path(uniqueName('count-missing'))], { recordBytes: 4 });
+    expect(m.error).toBeInstanceOf(NotFoundError);
+    expect(m.stats).toMatchObject({ read: 2, elementsOut: 2, skipped: 0 });
+    // Past maxErrors the last skip is recorded before TooManyErrorsError, and counted with it.
+    const bounded = await runWith([trunc, trunc], { recordBytes: 4, onError: 'skip', maxErrors: 1 });
+    expect(bounded.error).toBeInstanceOf(TooManyErrorsError);
+    expect(bounded.stats).toMatchObject({ read: 8, elementsOut: 6, skipped: 2 });
+  });
+
+  it('a file name that is not a string raises InvalidArgumentError under every policy and closes the upstream', async () => {
+    for (const onError of ['raise', 'skip'] as const) {
+      let closed = false;
+      async function* names(): AsyncGenerator<string> {
+        try {
+          yield 42 as unknown as string;
+          yield 'never read';
+        } finally {
+          closed = true;
+        }
+      }
+      const reader = fixedLengthRecordReader(names(), { recordBytes: 1, onError });
+      const { error } = await drain(reader);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ parameter: 'filenames', stage: 'fixedLengthRecordReader' });
+      expect(closed).toBe(true);
+      expect(readerStats(reader)).toMatchObject({ done: true, read: 0 });
+    }
+  });
+
   it('gzip corrupt mid-stream: a DecodeError naming the file and the decompressed offset, records before it delivered', async () => {
     const data = pseudoRandomBytes(64 * 2000, 21);
     const gz = gzipSync(data);
@@ -724,7 +760,12 @@ describe('fixedLengthRecordReader: error policy', () => {
     expect(err.message).toContain(`byte offset ${offset} of the decompressed data`);
     expect(err.message).toContain(JSON.stringify(file));
     expect(out.records.length).toBe(Math.floor(offset / 64));
-    expect(out.stats.read).toBe(out.records.length + 1);
+    // The file whose error ended the stream is not counted: read = yielded + skipped still holds.
+    expect(out.stats).toMatchObject({
+      read: out.records.length,
+      elementsOut: out.records.length,
+      skipped: 0,
+    });
   });
 
   it('skip: bad files are skipped whole, a truncated record alone, and read = yielded + skipped', async () => {

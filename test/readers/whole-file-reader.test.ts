@@ -205,7 +205,8 @@ describe('wholeFileReader: error policy', () => {
     expect(out.records.map((r) => r.key)).toEqual([A]);
     expect(out.error).toBeInstanceOf(NotFoundError);
     expect(out.error).toMatchObject({ file: missing, parameter: 'filename', stage: 'wholeFileReader' });
-    expect(out.stats.read).toBe(2);
+    // The file whose error ended the stream is not counted: read = yielded + skipped still holds.
+    expect(out.stats).toMatchObject({ read: 1, elementsOut: 1, skipped: 0 });
     const noEntry = `${archive}#nope.txt`;
     const e2 = (await runWith([noEntry])).error as NotFoundError;
     expect(e2).toBeInstanceOf(NotFoundError);
@@ -278,6 +279,33 @@ describe('wholeFileReader: error policy', () => {
     expect(out.error).toBeInstanceOf(TooManyErrorsError);
     expect((out.error as TooManyErrorsError).key).toBe(tmp.path('m2'));
     expect(out.stats.skipped).toBe(2);
+  });
+
+  it('maxErrors: the last skip, recorded before TooManyErrorsError, is counted in read', async () => {
+    const out = await runWith([tmp.path('c1'), A, tmp.path('c2'), B], { onError: 'skip', maxErrors: 1 });
+    expect(out.error).toBeInstanceOf(TooManyErrorsError);
+    expect(out.stats).toMatchObject({ read: 3, elementsOut: 1, skipped: 2 });
+  });
+
+  it('a file name that is not a string raises InvalidArgumentError under every policy and closes the upstream', async () => {
+    for (const onError of ['raise', 'skip'] as const) {
+      let closed = false;
+      async function* names(): AsyncGenerator<string> {
+        try {
+          yield A;
+          yield 42 as unknown as string;
+          yield 'never read';
+        } finally {
+          closed = true;
+        }
+      }
+      const out = await runWith(names() as unknown as string[], { onError });
+      expect(out.records.map((r) => r.key)).toEqual([A]);
+      expect(out.error).toBeInstanceOf(InvalidArgumentError);
+      expect(out.error).toMatchObject({ parameter: 'filenames', stage: 'wholeFileReader' });
+      expect(closed).toBe(true);
+      expect(out.stats).toMatchObject({ done: true, read: 1, elementsOut: 1, skipped: 0 });
+    }
   });
 
   it('rejects bad policy options at construction', () => {

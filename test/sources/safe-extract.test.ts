@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArchiveError, type InputError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
+import { ArchiveError, InputError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
 import { extractTar } from '../../src/sources/safe-extract.js';
 import { makeTempDir, rejectionOf, type TempDir } from '../helpers/files.js';
 
@@ -228,6 +228,41 @@ describe('extractTar: errors', () => {
     expect(error.message).toContain('"big.bin"');
     // The entry before the cut was extracted whole.
     expect(readFileSync(join(out, 'a.txt'), 'utf8')).toBe('a'.repeat(100));
+  });
+
+  it('a zero-byte archive, or one shorter than the end-of-archive marker, is an ArchiveError; an empty archive extracts nothing', async () => {
+    for (const [bytes, name] of [
+      [new Uint8Array(0), 'zero.tar'],
+      [new Uint8Array(512), 'one-block.tar'],
+      [gzipSync(new Uint8Array(0)), 'zero.tgz'],
+    ] as const) {
+      const { archive, out } = await caseWith(bytes, name);
+      const error = await rejectionOf(() => extractTar(archive, out));
+      expect(error).toBeInstanceOf(ArchiveError);
+      expect(error).toMatchObject({ file: archive, offset: 0, stage: 'extractTar', parameter: 'archive' });
+      expect(error.message).toContain(
+        `cannot extract ${archive}: it is empty: no tar header and no end-of-archive marker`,
+      );
+    }
+    // What `tar cf x.tar -T /dev/null` writes: a valid archive with nothing in it.
+    for (const bytes of [new Uint8Array(10240), gzipSync(new Uint8Array(10240))]) {
+      const { archive, out } = await caseWith(bytes);
+      expect((await extractTar(archive, out)).entries).toEqual([]);
+    }
+  });
+
+  it('a destination that cannot be created is an InputError naming it (parameter dir), the fs error its cause', async () => {
+    const bytes = await buildTar([{ name: 'a.txt', body: 'a' }]);
+    const { archive, base } = await caseWith(bytes);
+    const file = join(base, 'a-file');
+    await writeFile(file, 'not a folder');
+    const dir = join(file, 'sub');
+    const error = await rejectionOf(() => extractTar(archive, dir));
+    expect(error).toBeInstanceOf(InputError);
+    expect(error).not.toBeInstanceOf(ArchiveError); // the archive is fine
+    expect(error).toMatchObject({ file: dir, stage: 'extractTar', parameter: 'dir' });
+    expect(error.message).toBe(`extractTar: cannot create ${dir}: ${(error.cause as Error).message}`);
+    expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOTDIR');
   });
 
   it('rejects bad arguments, naming the parameter', async () => {

@@ -263,8 +263,47 @@ describe('tarEntries: bad archives', () => {
     expect(err.offset).toBeLessThan(200_000);
   });
 
-  it('an empty file is an empty archive; a directory is a NotFoundError', async () => {
-    expect((await drain(await tmp.write('empty.tar', new Uint8Array(0)))).names).toEqual([]);
+  it('a zero-byte file, or one shorter than the end-of-archive marker, is no archive: ArchiveError at offset 0', async () => {
+    // GNU tar and Python's tarfile refuse a zero-byte "archive" too: it is a failed download or a
+    // cut file, not an archive with nothing in it.
+    for (const [name, bytes, gzipped] of [
+      ['zero.tar', new Uint8Array(0), false],
+      ['one-zero-block.tar', new Uint8Array(512), false],
+      ['zero.tar.gz', gzipSync(new Uint8Array(0)), true],
+    ] as const) {
+      const file = await tmp.write(name, bytes);
+      const out = await drain(file);
+      expect(out.names).toEqual([]);
+      const err = out.error as ArchiveError;
+      expect(err).toBeInstanceOf(ArchiveError);
+      expect(err).toMatchObject({
+        file,
+        offset: 0,
+        key: undefined,
+        parameter: 'archive',
+        stage: 'tarEntries',
+      });
+      expect(err.message).toContain(
+        `Expected a ${gzipped ? 'gzipped ' : ''}tar archive in ${JSON.stringify(file)} but it is empty: ` +
+          `no tar header and no end-of-archive marker (${bytes.length && !gzipped ? 512 : 0} bytes of tar data`,
+      );
+      const skipped = await drain(file, { onError: 'skip' });
+      expect(skipped.error).toBeNull();
+      expect(skipped.stats).toMatchObject({ read: 1, elementsOut: 0, skipped: 1 });
+      expect(skipped.stats.skippedByReason).toEqual({ ArchiveError: { count: 1, firstKeys: [file] } });
+    }
+  });
+
+  it('an empty archive (just the end-of-archive marker, as `tar cf x.tar -T /dev/null` writes) has no entries', async () => {
+    for (const bytes of [new Uint8Array(1024), new Uint8Array(10240), gzipSync(new Uint8Array(10240))]) {
+      const out = await drain(await tmp.write('empty-archive.tar', bytes));
+      expect(out.error).toBeNull();
+      expect(out.names).toEqual([]);
+      expect(out.stats).toMatchObject({ read: 0, elementsOut: 0, skipped: 0 });
+    }
+  });
+
+  it('a directory is a NotFoundError', async () => {
     const err = (await drain(tmp.dir)).error as NotFoundError;
     expect(err).toBeInstanceOf(NotFoundError);
     expect(err.message).toContain('directory');
@@ -363,6 +402,17 @@ describe('tarEntries: bad archives', () => {
             expect(out.error).toBeNull();
             expect(out.stats.read).toBe(out.stats.elementsOut + out.stats.skipped);
             expect(out.stats.skipped).toBeLessThanOrEqual(1);
+          } else {
+            // Under raise the archive whose error ends the stream is not counted in read.
+            expect(out.stats.read).toBe(out.stats.elementsOut);
+          }
+          // Nothing at all, or tar data cut before the end of the first header: never a quietly
+          // empty archive.
+          if (m.kind === 'empty' || (m.kind === 'truncate' && m.at < 512 && gzip !== 'after')) {
+            expect(out.names).toEqual([]);
+            const failure = onError === 'skip' ? out.stats.skippedByReason.ArchiveError : out.error;
+            expect(failure).toBeDefined();
+            expect(failure).not.toBeNull();
           }
         },
       ),
