@@ -77,9 +77,15 @@ export class StageCounters {
     if (this.started === 0) this.started = performance.now();
   }
 
-  /** Counts one skipped element under `reason`, remembering its key if among the first. */
+  /**
+   * Counts one skipped element under `reason`, remembering its key if among the first. A skipped
+   * element was read: `read` counts it here, so a stage adds to `read` only what it yields and
+   * read = yielded + skipped holds whatever the policy (the element whose error ends a stream under
+   * raise is neither).
+   */
   recordSkip(reason: string, key: string | undefined): void {
     this.skipped++;
+    this.read++;
     let s = this.skips.get(reason);
     if (!s) this.skips.set(reason, (s = { count: 0, firstKeys: [] }));
     s.count++;

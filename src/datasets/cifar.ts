@@ -201,13 +201,7 @@ async function* checkedRecords(
       try {
         check(r.value);
       } catch (err) {
-        // Counted in read only when skipped: the record whose error ends the stream is not.
-        const skipped = counters.skipped;
-        try {
-          handleElementError(policy, counters, err, r.value.key, stage);
-        } finally {
-          if (counters.skipped > skipped) counters.read++;
-        }
+        handleElementError(policy, counters, err, r.value.key, stage);
         continue;
       }
       counters.read++;

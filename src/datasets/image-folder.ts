@@ -359,7 +359,7 @@ export function imageFolder(
                     }
                   : { key, label: file.label, className: file.className, value };
               } catch (err) {
-                skipOrRaise(policy, counters, err, key);
+                handleElementError(policy, counters, err, key, STAGE);
                 failedInARow++;
                 if (numEpochs === undefined && failedInARow >= 2 * byPath!.size) {
                   throw new TooManyErrorsError(
@@ -418,18 +418,5 @@ async function decodeImageOf(
       stage: STAGE,
       cause: err,
     });
-  }
-}
-
-/**
- * Applies the policy to a failed file, counting it in `read` only when it was skipped: the file
- * whose error ends the stream is not counted, so read = yielded + skipped always holds.
- */
-function skipOrRaise(policy: ErrorPolicy, counters: StageCounters, err: unknown, key: string): void {
-  const skipped = counters.skipped;
-  try {
-    handleElementError(policy, counters, err, key, STAGE);
-  } finally {
-    if (counters.skipped > skipped) counters.read++;
   }
 }

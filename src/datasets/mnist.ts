@@ -237,13 +237,7 @@ async function* epochOf(
             `has ${digit} at byte offset ${LABELS_HEADER + index}`,
           { file: labels.file, offset: LABELS_HEADER + index, key, stage: STAGE },
         );
-        // Counted in read only when skipped: the example whose error ends the stream is not.
-        const skipped = counters.skipped;
-        try {
-          handleElementError(policy, counters, err, key, STAGE);
-        } finally {
-          if (counters.skipped > skipped) counters.read++;
-        }
+        handleElementError(policy, counters, err, key, STAGE);
         continue;
       }
       counters.read++;

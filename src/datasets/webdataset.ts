@@ -241,19 +241,6 @@ function barrenShards(
 }
 
 /**
- * Applies the policy to a failed sample or shard, counting it in `read` only when it was skipped:
- * the one whose error ends the stream is not counted, so read = yielded + skipped always holds.
- */
-function skipOrRaise(policy: ErrorPolicy, counters: StageCounters, err: unknown, key: string): void {
-  const skipped = counters.skipped;
-  try {
-    handleElementError(policy, counters, err, key, STAGE);
-  } finally {
-    if (counters.skipped > skipped) counters.read++;
-  }
-}
-
-/**
  * The samples of one shard. Keys of the samples already emitted from this shard are remembered (one
  * string per sample, forgotten at the shard's end) to reject a key that comes back non-adjacently.
  * Counts every sample tried and applies the policy to bad samples and a bad shard.
@@ -269,7 +256,7 @@ async function* shardSamples(
   // The key of a sample being dropped: its remaining members are passed over unread.
   let dropping: string | null = null;
   const dropSample = (err: unknown, key: string): void => {
-    skipOrRaise(policy, counters, err, `${shard}#${key}`);
+    handleElementError(policy, counters, err, `${shard}#${key}`, STAGE);
     current = null;
     dropping = key;
   };
@@ -281,7 +268,7 @@ async function* shardSamples(
         r = await entries.next();
       } catch (err) {
         // The shard cannot go on: count it once (the sample being built goes with it).
-        skipOrRaise(policy, counters, err, (err as InputError).key ?? shard);
+        handleElementError(policy, counters, err, (err as InputError).key ?? shard, STAGE);
         return;
       }
       if (r.done) break;
@@ -327,7 +314,7 @@ async function* shardSamples(
       } catch (err) {
         if (err instanceof ArchiveError) {
           // The shard broke while this member was read: as above, one skip for the rest of it.
-          skipOrRaise(policy, counters, err, err.key ?? shard);
+          handleElementError(policy, counters, err, err.key ?? shard, STAGE);
           return;
         }
         dropSample(err, key);

@@ -166,13 +166,7 @@ async function* ordered<T, R>(
         yield outcome.value;
         continue;
       }
-      // Counted in read only when skipped: the element whose error ends the stream is not.
-      const skipped = counters.skipped;
-      try {
-        handleElementError(policy, counters, outcome.error, outcome.key, STAGE);
-      } finally {
-        if (counters.skipped > skipped) counters.read++;
-      }
+      handleElementError(policy, counters, outcome.error, outcome.key, STAGE);
     }
   } finally {
     counters.done = true;

@@ -179,13 +179,7 @@ function timeoutFailure(key: string, ms: number, what: string): Failure {
  */
 function applyPolicy(policy: ErrorPolicy, counters: StageCounters, failure: Failure): void {
   if (policy.onError === 'raise' || failure.reason instanceof InvalidArgumentError) throw failure.error;
-  const skipped = counters.skipped;
-  try {
-    handleElementError(policy, counters, failure.reason, failure.error.key, STAGE);
-  } finally {
-    // Counted as read once counted as skipped (past maxErrors too, where it is skipped then raises).
-    if (counters.skipped > skipped) counters.read++;
-  }
+  handleElementError(policy, counters, failure.reason, failure.error.key, STAGE);
 }
 
 /** The function cannot run at all: raised at once whatever the policy, inline or on workers. */

@@ -147,32 +147,14 @@ async function* readAll(
       } catch (err) {
         // A bad option shows on the first such file but is no property of the file: never skipped.
         if (err instanceof InvalidArgumentError) throw err;
-        skipOrRaise(layout.policy, counters, err, file);
+        handleElementError(layout.policy, counters, err, file, STAGE);
         continue;
       }
-      if (truncated) skipOrRaise(layout.truncated, counters, truncated, truncated.key);
+      if (truncated) handleElementError(layout.truncated, counters, truncated, truncated.key, STAGE);
     }
   } finally {
     counters.done = true;
     await files.return?.();
-  }
-}
-
-/**
- * Applies `policy` to a bad file or record, counting it in `read` only when it was skipped: the one
- * whose error ends the stream is not counted, so read = yielded + skipped always holds.
- */
-function skipOrRaise(
-  policy: ErrorPolicy,
-  counters: StageCounters,
-  err: unknown,
-  key: string | undefined,
-): void {
-  const skipped = counters.skipped;
-  try {
-    handleElementError(policy, counters, err, key, STAGE);
-  } finally {
-    if (counters.skipped > skipped) counters.read++;
   }
 }
 

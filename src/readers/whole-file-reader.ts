@@ -69,15 +69,11 @@ export function wholeFileReader(
               counters.elementsOut++;
               return { value: { key: file, value }, done: false };
             } catch (err) {
-              // Counted in read only when skipped: the file whose error ends the stream is not.
-              const skipped = counters.skipped;
               try {
                 handleElementError(policy, counters, err, file, STAGE);
               } catch (raised) {
                 await close();
                 throw raised;
-              } finally {
-                if (counters.skipped > skipped) counters.read++;
               }
             }
           }

@@ -95,7 +95,7 @@ async function* underPolicy(
       try {
         r = await entries.next();
       } catch (err) {
-        skipOrRaise(policy, counters, err, (err as InputError).key ?? archive);
+        handleElementError(policy, counters, err, (err as InputError).key ?? archive, STAGE);
         return;
       }
       if (r.done) return;
@@ -107,19 +107,6 @@ async function* underPolicy(
   } finally {
     counters.done = true;
     await entries.return(undefined);
-  }
-}
-
-/**
- * Applies the policy to a failed element, counting it in `read` only when it was skipped: the
- * element whose error ends the stream is not counted, so read = yielded + skipped always holds.
- */
-function skipOrRaise(policy: ErrorPolicy, counters: StageCounters, err: unknown, key: string): void {
-  const skipped = counters.skipped;
-  try {
-    handleElementError(policy, counters, err, key, STAGE);
-  } finally {
-    if (counters.skipped > skipped) counters.read++;
   }
 }
 
