@@ -2,7 +2,6 @@ import { chmod, mkdir, symlink } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveError, InvalidArgumentError, TooManyErrorsError } from '../../src/core/errors.js';
 import type { StageStats } from '../../src/core/stats.js';
@@ -25,6 +24,7 @@ import {
   thrownBy,
   tick,
 } from '../helpers/files.js';
+import { tarOf } from '../helpers/tar.js';
 
 let tmp: TempDir;
 let A: string;
@@ -163,16 +163,6 @@ describe('wholeFileReader', () => {
     expect(openDescriptorsFor(A) + openDescriptorsFor(B) + openDescriptorsFor(C)).toBe(0);
   });
 });
-
-/** A tar archive (tar-stream's writer: headers, padding and the end-of-archive marker). */
-async function tarOf(entries: [string, Uint8Array | string][]): Promise<Uint8Array> {
-  const pack = tar.pack();
-  for (const [name, body] of entries) pack.entry({ name }, Buffer.from(body));
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return new Uint8Array(Buffer.concat(chunks));
-}
 
 function readerStats(stream: { stats(): StageStats[] }): StageStats {
   const s = stream.stats().find((x) => x.name === 'whole_file_reader');

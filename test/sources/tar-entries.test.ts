@@ -3,7 +3,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import fc from 'fast-check';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ArchiveError,
@@ -23,6 +22,7 @@ import {
   type TempDir,
   thrownBy,
 } from '../helpers/files.js';
+import { tarOf } from '../helpers/tar.js';
 
 let tmp: TempDir;
 let plain: string;
@@ -166,16 +166,6 @@ describe('tarEntries', () => {
     expect(openDescriptorsFor(gz)).toBe(0);
   });
 });
-
-/** A tar archive written by tar-stream: each entry a 512-byte header and its data padded to 512. */
-async function tarOf(entries: [string, Uint8Array | string][]): Promise<Uint8Array> {
-  const pack = tar.pack();
-  for (const [name, body] of entries) pack.entry({ name }, Buffer.from(body));
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return new Uint8Array(Buffer.concat(chunks));
-}
 
 /** Reads every entry's bytes; returns the names read whole, the error and the stage's stats. */
 async function drain(archive: string, options: TarEntriesOptions = {}) {
