@@ -2,12 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import fg from 'fast-glob';
-import {
-  type ErrorPolicy,
-  type ErrorPolicyOptions,
-  errorPolicyOption,
-  handleElementError,
-} from '../core/error-policy.js';
+import { type ErrorPolicyOptions, errorPolicyOption, handleElementError } from '../core/error-policy.js';
 import {
   InputError,
   type InputErrorContext,
@@ -16,7 +11,6 @@ import {
   TooManyErrorsError,
 } from '../core/errors.js';
 import { randomSeed } from '../core/rng.js';
-import type { StageCounters } from '../core/stats.js';
 import { type SeededStream, Stream } from '../core/stream.js';
 import type { Tensor } from '../core/tensor.js';
 import { booleanOption, integerOption, objectOption, oneOfOption } from '../core/validate.js';
