@@ -1,11 +1,11 @@
 /**
- * The main job of this stage of inqueue: the CIFAR-10 input pipeline of TensorFlow's tutorial
- * (filename queue -> fixed-length reader -> decode -> shuffle batch), over the bundled fixture or a
- * folder you name, printing batches/s and each queue's fill as it runs.
+ * The CIFAR-10 input pipeline of TensorFlow's tutorial alone, without a model (filename queue ->
+ * fixed-length reader -> decode -> shuffle batch), over the bundled fixture or a folder you name,
+ * printing batches/s and each queue's fill as it runs. (`npm run demo` trains a model on it.)
  *
- *   npm run demo                                    # the generated fixture in fixtures/
- *   npm run demo -- /data/cifar-10-batches-bin      # a real extracted CIFAR-10 binary folder
- *   npm run demo -- --epochs 5 --batch 128 --seed 1
+ *   npm run example:pipeline                                    # the generated fixture in fixtures/
+ *   npm run example:pipeline -- /data/cifar-10-batches-bin      # a real extracted CIFAR-10 binary folder
+ *   npm run example:pipeline -- --epochs 5 --batch 128 --seed 1
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
