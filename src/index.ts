@@ -152,7 +152,11 @@ export { shardedPipeline } from './parallel/sharded-pipeline.js';
 export type { ProducerStream, StringInputProducerOptions } from './producers/string-input-producer.js';
 export { stringInputProducer } from './producers/string-input-producer.js';
 export type { FixedLengthRecordReaderOptions } from './readers/fixed-length-record-reader.js';
-export { fixedLengthRecordReader } from './readers/fixed-length-record-reader.js';
+export {
+  fixedLengthRecordBlocks,
+  fixedLengthRecordReader,
+  type RecordBlock,
+} from './readers/fixed-length-record-reader.js';
 export type { KeyValue } from './readers/whole-file-reader.js';
 export { wholeFileReader } from './readers/whole-file-reader.js';
 export { type RecordLocation, RecordLocator } from './resume/record-locator.js';

@@ -90,9 +90,42 @@ export function fixedLengthRecordReader(
   const layout = validate(options);
   const upstream = Stream.from(filenames, 'filenames', { stage: STAGE, parameter: 'filenames' });
   return new Stream<KeyValue>(
-    (counters) => returnsUpstreamFirst(upstream, (files) => readAll(files, layout, counters)),
+    (counters) => returnsUpstreamFirst(upstream, (files) => readAll(files, layout, counters, recordsOf)),
     {
       name: 'fixed_length_record_reader',
+      upstreams: [upstream as Stream<unknown>],
+    },
+  );
+}
+
+/**
+ * Whole records of one file, as read: record `first + k` of `file` is
+ * `bytes.subarray(k * hopBytes, k * hopBytes + recordBytes)`, k < count.
+ */
+export interface RecordBlock {
+  file: string;
+  /** The number of the block's first record in its file (keys are `<file>:<number>`). */
+  first: number;
+  count: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * fixedLengthRecordReader's records a block at a time (one per read of about `chunkBytes`): the
+ * same files, order, error policy and errors, without an object per record. For consumers that copy
+ * the records out straight away (a shuffle pool held in one slab, say); a block's bytes are its own.
+ * The stage counts records, as the record reader does.
+ */
+export function fixedLengthRecordBlocks(
+  filenames: Source<string>,
+  options: FixedLengthRecordReaderOptions,
+): Stream<RecordBlock> {
+  const layout = validate(options);
+  const upstream = Stream.from(filenames, 'filenames', { stage: STAGE, parameter: 'filenames' });
+  return new Stream<RecordBlock>(
+    (counters) => returnsUpstreamFirst(upstream, (files) => readAll(files, layout, counters, blocksOf)),
+    {
+      name: 'fixed_length_record_blocks',
       upstreams: [upstream as Stream<unknown>],
     },
   );
@@ -130,11 +163,57 @@ function validate(options: FixedLengthRecordReaderOptions): Layout {
   };
 }
 
-async function* readAll(
+/** A file's records; returns the truncated record at its end, if any (the caller applies the policy). */
+type FileRecords = AsyncGenerator<KeyValue, TruncatedRecordError | null>;
+type FileBlocks = AsyncGenerator<RecordBlock, TruncatedRecordError | null>;
+/** What a reader makes of a file's blocks: its records, or the blocks themselves. */
+type Unpack<T> = (
+  blocks: FileBlocks,
+  layout: Layout,
+  counters: StageCounters,
+) => AsyncGenerator<T, TruncatedRecordError | null>;
+
+async function* recordsOf(blocks: FileBlocks, layout: Layout, counters: StageCounters): FileRecords {
+  const { recordBytes: R, hopBytes: H } = layout;
+  try {
+    for (;;) {
+      const r = await blocks.next();
+      if (r.done) return r.value;
+      const { file, first, count, bytes } = r.value;
+      for (let k = 0, o = 0; k < count; k++, o += H) {
+        counters.read++;
+        counters.elementsIn++;
+        counters.elementsOut++;
+        const value = layout.copy ? bytes.slice(o, o + R) : bytes.subarray(o, o + R);
+        yield { key: `${file}:${first + k}`, value };
+      }
+    }
+  } finally {
+    await blocks.return(null); // a consumer that stopped early closes the file
+  }
+}
+
+async function* blocksOf(blocks: FileBlocks, _layout: Layout, counters: StageCounters): FileBlocks {
+  try {
+    for (;;) {
+      const r = await blocks.next();
+      if (r.done) return r.value;
+      counters.read += r.value.count;
+      counters.elementsIn += r.value.count;
+      counters.elementsOut += r.value.count;
+      yield r.value;
+    }
+  } finally {
+    await blocks.return(null);
+  }
+}
+
+async function* readAll<T>(
   files: AsyncIterator<string>,
   layout: Layout,
   counters: StageCounters,
-): AsyncGenerator<KeyValue> {
+  unpack: Unpack<T>,
+): AsyncGenerator<T> {
   try {
     for (;;) {
       counters.start();
@@ -143,7 +222,7 @@ async function* readAll(
       const file = checkFileName(r.value, STAGE);
       let truncated: TruncatedRecordError | null;
       try {
-        truncated = yield* readFile(file, layout, counters);
+        truncated = yield* unpack(readFile(file, layout), layout, counters);
       } catch (err) {
         // A bad option shows on the first such file but is no property of the file: never skipped.
         if (err instanceof InvalidArgumentError) throw err;
@@ -158,10 +237,7 @@ async function* readAll(
   }
 }
 
-/** A file's records; returns the truncated record at its end, if any (the caller applies the policy). */
-type FileRecords = AsyncGenerator<KeyValue, TruncatedRecordError | null>;
-
-async function* readFile(file: string, layout: Layout, counters: StageCounters): FileRecords {
+async function* readFile(file: string, layout: Layout): FileBlocks {
   const inArchive = await archiveEntryOf(file);
   if (inArchive) {
     if (layout.encoding) {
@@ -176,9 +252,9 @@ async function* readFile(file: string, layout: Layout, counters: StageCounters):
       stage: STAGE,
       chunkBytes: layout.chunkBytes,
     });
-    return yield* readStreamed(file, chunks, layout, counters, (err) => err);
+    return yield* readStreamed(file, chunks, layout, (err) => err);
   }
-  return yield* layout.encoding ? readCompressed(file, layout, counters) : readPlain(file, layout, counters);
+  return yield* layout.encoding ? readCompressed(file, layout) : readPlain(file, layout);
 }
 
 /** Opens `file` for reading and takes its size: the size the file is read at, whatever happens to it later. */
@@ -202,7 +278,7 @@ function shrank(file: string, size: number, endedAt: number, key: string): Trunc
  * and every value is a view (no copy); the footer is never read. Overlapping windows (hop < record)
  * re-read the overlap, a few bytes per chunk.
  */
-async function* readPlain(file: string, layout: Layout, counters: StageCounters): FileRecords {
+async function* readPlain(file: string, layout: Layout): FileBlocks {
   const { recordBytes: R, footerBytes: F, hopBytes: H, headerBytes } = layout;
   const recordsPerRead = Math.max(1, Math.floor(layout.chunkBytes / H));
   const { handle, size } = await openSized(file);
@@ -232,13 +308,7 @@ async function* readPlain(file: string, layout: Layout, counters: StageCounters)
       pending = null;
       const { buf, n } = await current;
       if (first + n < count) pending = readAt(first + n);
-      for (let k = 0, o = 0; k < n; k++, o += H) {
-        counters.read++;
-        counters.elementsIn++;
-        counters.elementsOut++;
-        const value = layout.copy ? buf.slice(o, o + R) : buf.subarray(o, o + R);
-        yield { key: `${file}:${first + k}`, value };
-      }
+      yield { file, first, count: n, bytes: buf };
       first += n;
     }
     return truncatedTail(file, size, count, layout);
@@ -263,7 +333,7 @@ async function readFully(handle: FileHandle, buf: Uint8Array, position: number):
  * `readStreamed`. Pulled, not pushed: zlib inflates only as records are consumed, so a small file
  * that inflates to gigabytes (a gzip bomb) costs no more memory than a few chunks.
  */
-async function* readCompressed(file: string, layout: Layout, counters: StageCounters): FileRecords {
+async function* readCompressed(file: string, layout: Layout): FileBlocks {
   const { handle, size } = await openSized(file);
   const inflater = layout.encoding === 'gzip' ? createGunzip() : createInflate();
   let raw: ReadStream | null = null;
@@ -285,22 +355,16 @@ async function* readCompressed(file: string, layout: Layout, counters: StageCoun
   }
   const compressedAt = () => raw?.bytesRead ?? 0;
   try {
-    const truncated = yield* readStreamed(
-      file,
-      inflater as AsyncIterable<Buffer>,
-      layout,
-      counters,
-      (err, total) => {
-        if (rawError) return fileError(STAGE, file, rawError);
-        if (rawEnded && compressedAt() < size) return shrank(file, size, compressedAt(), file);
-        return new DecodeError(
-          `${STAGE}: Expected ${layout.encoding} data in ${JSON.stringify(file)} but decompression failed at byte ` +
-            `offset ${total} of the decompressed data (${compressedAt()} of the file's ${size} bytes read): ` +
-            (err as Error).message,
-          { file, offset: total, stage: STAGE, parameter: 'encoding', cause: err },
-        );
-      },
-    );
+    const truncated = yield* readStreamed(file, inflater as AsyncIterable<Buffer>, layout, (err, total) => {
+      if (rawError) return fileError(STAGE, file, rawError);
+      if (rawEnded && compressedAt() < size) return shrank(file, size, compressedAt(), file);
+      return new DecodeError(
+        `${STAGE}: Expected ${layout.encoding} data in ${JSON.stringify(file)} but decompression failed at byte ` +
+          `offset ${total} of the decompressed data (${compressedAt()} of the file's ${size} bytes read): ` +
+          (err as Error).message,
+        { file, offset: total, stage: STAGE, parameter: 'encoding', cause: err },
+      );
+    });
     // A file cut to whole compressed members by a shrink decompresses cleanly: the size tells.
     if (raw && rawEnded && compressedAt() < size) throw shrank(file, size, compressedAt(), file);
     // zlib stops at the end of its stream, leaving what follows unread (a second stream of a
@@ -336,9 +400,8 @@ async function* readStreamed(
   file: string,
   source: AsyncIterable<Uint8Array>,
   layout: Layout,
-  counters: StageCounters,
   fail: (err: unknown, total: number) => unknown,
-): FileRecords {
+): FileBlocks {
   const { recordBytes: R, footerBytes: F, hopBytes: H } = layout;
   const window = R + F;
   let skip = layout.headerBytes;
@@ -375,13 +438,12 @@ async function* readStreamed(
       }
       parts = [];
       partsLength = 0;
-      let o = 0;
-      for (; o + window <= data.length; o += H) {
-        counters.read++;
-        counters.elementsIn++;
-        counters.elementsOut++;
-        const value = layout.copy ? data.slice(o, o + R) : data.subarray(o, o + R);
-        yield { key: `${file}:${index++}`, value };
+      // Records whose window (record + footer) is here: one block of them.
+      const n = data.length >= window ? Math.floor((data.length - window) / H) + 1 : 0;
+      const o = n * H;
+      if (n > 0) {
+        yield { file, first: index, count: n, bytes: data.subarray(0, (n - 1) * H + R) };
+        index += n;
       }
       if (o < data.length) {
         parts = [data.subarray(o)];
