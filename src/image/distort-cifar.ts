@@ -48,7 +48,7 @@ const STAGE = 'distortCifar';
  * f·(x − m_c) + m_c where m_c is the channel mean after brightness, so the standardized output is
  * affine in the crop's source pixel: out = a·x + b_c. Pass 1 sums x and x² per channel over the crop
  * (integers, exact); a and b_c follow in closed form (TF1's one-pass variance, max(std, 1/√N));
- * pass 2 writes a·x + b_c, flipping by index. Raw records are read straight from their planes.
+ * pass 2 writes a·x + b_c (in float32), flipping by index. Raw records are read straight from their planes.
  */
 export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
   const o = objectOption(STAGE, 'options', options) as DistortCifarOptions;
@@ -116,22 +116,24 @@ export function distortCifar(options: DistortCifarOptions = {}): DistortCifar {
     }
     const std = Math.sqrt(Math.max(meanSquare - mean * mean, 0));
     const adj = Math.max(std, minStd);
-    const a = factor / adj;
+    const a = Math.fround(factor / adj);
     for (let c = 0; c < 3; c++) offsets[c] = ((1 - factor) * (sums[c] / n) + delta - mean) / adj;
 
-    // Pass 2: write a·x + b_c in HWC order, reading the mirrored column when flipped.
+    // Pass 2: write a·x + b_c in HWC order, reading the mirrored column when flipped. In float32
+    // arithmetic, as the WebAssembly kernel's SIMD lanes: the product rounded, then the sum (the
+    // Float32Array store rounds it; a double sum of two floats rounds to the same float).
     const out = new Float32Array(n * 3);
-    const b0 = offsets[0];
-    const b1 = offsets[1];
-    const b2 = offsets[2];
+    const b0 = Math.fround(offsets[0]);
+    const b1 = Math.fround(offsets[1]);
+    const b2 = Math.fround(offsets[2]);
     for (let y = 0; y < size; y++) {
       const row = base + (oy + y) * rowStride;
       let o = y * size * 3;
       for (let x = 0; x < size; x++, o += 3) {
         const p = row + (ox + (flip ? size - 1 - x : x)) * colStride;
-        out[o] = a * src[p] + b0;
-        out[o + 1] = a * src[p + chStride] + b1;
-        out[o + 2] = a * src[p + 2 * chStride] + b2;
+        out[o] = Math.fround(a * src[p]) + b0;
+        out[o + 1] = Math.fround(a * src[p + chStride]) + b1;
+        out[o + 2] = Math.fround(a * src[p + 2 * chStride]) + b2;
       }
     }
     return { dtype: 'float32', shape: [size, size, 3], data: out };
