@@ -151,7 +151,10 @@ export type { ShardedPipelineOptions } from './parallel/sharded-pipeline.js';
 export { shardedPipeline } from './parallel/sharded-pipeline.js';
 export type { ProducerStream, StringInputProducerOptions } from './producers/string-input-producer.js';
 export { stringInputProducer } from './producers/string-input-producer.js';
-export type { FixedLengthRecordReaderOptions } from './readers/fixed-length-record-reader.js';
+export type {
+  FixedLengthRecordBlocksOptions,
+  FixedLengthRecordReaderOptions,
+} from './readers/fixed-length-record-reader.js';
 export {
   fixedLengthRecordBlocks,
   fixedLengthRecordReader,

@@ -2,7 +2,7 @@ import { invalidArgument } from '../core/errors.js';
 import { CounterRng } from '../core/rng.js';
 import { isTensor, type Tensor } from '../core/tensor.js';
 import { objectOption } from '../core/validate.js';
-import { distortRecordsWasm } from '../wasm/distort-cifar-kernel.js';
+import { type BlockDraws, distortRecordsWasm } from '../wasm/distort-cifar-kernel.js';
 import { type DistortCifarOptions, distortCifar } from './distort-cifar.js';
 
 export interface RawCifarBatch {
@@ -32,6 +32,40 @@ export interface DistortCifarBatchOptions extends DistortCifarOptions {
 const STAGE = 'distortCifarBatch';
 
 /**
+ * The per-record draws of distortCifar for records known by their stream index: record `index`'s
+ * random source is `new CounterRng(seed, name, index)`, and its five draws come in distortCifar's
+ * order. Options are validated by the caller (distortCifar).
+ */
+export function cifarDraws(o: DistortCifarBatchOptions): {
+  /** Fills the first `count` entries of `into` with the draws of the records `indices[0..count)`. */
+  drawAll(indices: ArrayLike<number>, count: number, into: BlockDraws): void;
+  /** The random source of the record with that stream index (for the JavaScript fallback). */
+  recordRng(index: number): CounterRng;
+} {
+  const size = o.size ?? 24;
+  const maxDelta = o.maxDelta ?? 63;
+  const [lower, upper] = o.contrast ?? [0.2, 1.8];
+  const name = o.name ?? 'distort_cifar';
+  const seed = o.seed;
+  const recordRng = (index: number) => new CounterRng(seed, name, index, Math.floor(index / 0x100000000));
+  return {
+    recordRng,
+    drawAll(indices, count, into) {
+      for (let i = 0; i < count; i++) {
+        const rng = recordRng(indices[i]);
+        into.oy[i] = rng.below(32 - size + 1);
+        into.ox[i] = rng.below(32 - size + 1);
+        into.flip[i] = rng.uniformFloat32() < 0.5 ? 1 : 0;
+        into.delta[i] = Math.fround(
+          -maxDelta + Math.fround(Math.fround(2 * maxDelta) * rng.uniformFloat32()),
+        );
+        into.factor[i] = Math.fround(lower + Math.fround(Math.fround(upper - lower) * rng.uniformFloat32()));
+      }
+    },
+  };
+}
+
+/**
  * distortCifar over a whole batch of raw records, for shuffling *before* distorting: record i is
  * distorted with `new CounterRng(seed, name, index[i])`, exactly what per-record distortCifar with
  * that random source gives (tested), so shuffling raw records (3 KB each, in the shuffle pool) and
@@ -49,11 +83,9 @@ export function distortCifarBatch(
   if (size > 32) throw invalidArgument('size', 'an integer in [1, 32] (records are 32x32)', size, STAGE);
   if (o.name !== undefined && typeof o.name !== 'string')
     throw invalidArgument('name', 'a string', o.name, STAGE);
-  const maxDelta = o.maxDelta ?? 63;
-  const [lower, upper] = o.contrast ?? [0.2, 1.8];
   const labelBytes = o.labelBytes ?? 1;
-  const name = o.name ?? 'distort_cifar';
   const recordBytes = labelBytes + 3072;
+  const { drawAll, recordRng } = cifarDraws(o);
 
   return (batch: RawCifarBatch): DistortedCifarBatch => {
     if (
@@ -86,25 +118,14 @@ export function distortCifarBatch(
       delta: new Float64Array(n),
       factor: new Float64Array(n),
     };
-    for (let i = 0; i < n; i++) {
-      const index = batch.index.data[i];
-      const rng = new CounterRng(o.seed, name, index, Math.floor(index / 0x100000000));
-      // The draws of distortCifar, in its order.
-      draws.oy[i] = rng.below(32 - size + 1);
-      draws.ox[i] = rng.below(32 - size + 1);
-      draws.flip[i] = rng.uniformFloat32() < 0.5 ? 1 : 0;
-      draws.delta[i] = Math.fround(-maxDelta + Math.fround(Math.fround(2 * maxDelta) * rng.uniformFloat32()));
-      draws.factor[i] = Math.fround(lower + Math.fround(Math.fround(upper - lower) * rng.uniformFloat32()));
-    }
+    drawAll(batch.index.data, n, draws);
     let data =
       o.kernel === 'js' ? null : distortRecordsWasm(records, n, recordBytes, labelBytes, size, draws);
     if (!data) {
       data = new Float32Array(n * size * size * 3);
       for (let i = 0; i < n; i++) {
-        const index = batch.index.data[i];
         const record = records.subarray(i * recordBytes, (i + 1) * recordBytes);
-        const rng = new CounterRng(o.seed, name, index, Math.floor(index / 0x100000000));
-        data.set(single(record, rng).image.data, i * size * size * 3);
+        data.set(single(record, recordRng(batch.index.data[i])).image.data, i * size * size * 3);
       }
     }
     const out: DistortedCifarBatch = {

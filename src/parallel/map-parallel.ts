@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   type ErrorPolicy,
   type ErrorPolicyOptions,
@@ -20,6 +20,7 @@ import {
   reviveError,
   WorkerDiedError,
 } from './error-info.js';
+import { siblingModule, spawnWorker } from './spawn-worker.js';
 import { packChunk, unpackChunk } from './transfer.js';
 import type { Reply, Task, WorkerSetup, WorkerStatus } from './worker.js';
 
@@ -504,19 +505,11 @@ class ParallelIterator<T, R> implements AsyncIterator<R> {
   }
 
   private spawn(): PoolWorker {
-    const entry = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
     const { maxWorkerHeapMB } = this.settings;
-    const options = {
+    const worker = spawnWorker(siblingModule(import.meta.url, 'worker'), {
       workerData: this.setup,
       resourceLimits: maxWorkerHeapMB === undefined ? undefined : { maxOldGenerationSizeMb: maxWorkerHeapMB },
-    };
-    const worker = entry.pathname.endsWith('.ts')
-      ? // Running from TypeScript sources (tests, tsx): register tsx's loader inside the worker first.
-        new Worker(
-          `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
-          { ...options, eval: true },
-        )
-      : new Worker(entry, options);
+    });
     let loaded = (): void => {};
     const pw: PoolWorker = {
       worker,

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { interleave } from '../batch/interleave.js';
 import { Deque } from '../core/deque.js';
 import { InputError, invalidArgument } from '../core/errors.js';
@@ -7,6 +7,7 @@ import { type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption } from '../core/validate.js';
 import { reviveError } from './error-info.js';
 import type { ShardFactory, ShardReply, ShardRequest, ShardSetup } from './shard-worker.js';
+import { siblingModule, spawnWorker } from './spawn-worker.js';
 import { unpackChunk } from './transfer.js';
 
 export interface ShardedPipelineOptions {
@@ -207,20 +208,7 @@ class ShardPool<T> {
     for (let w = 0; w < numThreads; w++) {
       const shards = Array.from({ length: numShards }, (_, s) => s).filter((s) => s % numThreads === w);
       const setup: ShardSetup = { module, exportName, shards, numShards, args, transferResults };
-      const entry = new URL(
-        import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js',
-        import.meta.url,
-      );
-      const worker = entry.pathname.endsWith('.ts')
-        ? // Running from TypeScript sources (tests, tsx): register tsx's loader inside the worker first.
-          new Worker(
-            `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
-            {
-              eval: true,
-              workerData: setup,
-            },
-          )
-        : new Worker(entry, { workerData: setup });
+      const worker = spawnWorker(siblingModule(import.meta.url, 'shard-worker'), { workerData: setup });
       this.workers.push(worker);
       for (const shard of shards) {
         this.lanes[shard] = new ShardLane<T>(

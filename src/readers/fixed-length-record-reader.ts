@@ -72,6 +72,8 @@ interface Layout {
   truncated: ErrorPolicy;
   chunkBytes: number;
   copy: boolean;
+  /** Plain files are read into two buffers used in turn (fixedLengthRecordBlocks' `reuse`). */
+  reuse: boolean;
 }
 
 const STAGE = 'fixedLengthRecordReader';
@@ -110,17 +112,27 @@ export interface RecordBlock {
   bytes: Uint8Array;
 }
 
+export interface FixedLengthRecordBlocksOptions extends FixedLengthRecordReaderOptions {
+  /**
+   * Read plain files into two buffers used in turn (default false: a new buffer per block): a
+   * block's bytes are then valid only until the block after next is requested. For consumers that
+   * copy records out at once; saves allocating (and collecting) a chunk per read.
+   */
+  reuse?: boolean;
+}
+
 /**
  * fixedLengthRecordReader's records a block at a time (one per read of about `chunkBytes`): the
  * same files, order, error policy and errors, without an object per record. For consumers that copy
  * the records out straight away (a shuffle pool held in one slab, say); a block's bytes are its own.
- * The stage counts records, as the record reader does.
+ * The stage counts records, as the record reader does. (`copy` has no effect on blocks.)
  */
 export function fixedLengthRecordBlocks(
   filenames: Source<string>,
-  options: FixedLengthRecordReaderOptions,
+  options: FixedLengthRecordBlocksOptions,
 ): Stream<RecordBlock> {
   const layout = validate(options);
+  layout.reuse = booleanOption(STAGE, 'reuse', options.reuse, false);
   const upstream = Stream.from(filenames, 'filenames', { stage: STAGE, parameter: 'filenames' });
   return new Stream<RecordBlock>(
     (counters) => returnsUpstreamFirst(upstream, (files) => readAll(files, layout, counters, blocksOf)),
@@ -160,6 +172,7 @@ function validate(options: FixedLengthRecordReaderOptions): Layout {
     truncated,
     chunkBytes: integerOption(STAGE, 'chunkBytes', o.chunkBytes, { min: 1, defaultValue: 1 << 20 }),
     copy: booleanOption(STAGE, 'copy', o.copy, false),
+    reuse: false,
   };
 }
 
@@ -286,10 +299,18 @@ async function* readPlain(file: string, layout: Layout): FileBlocks {
   const count = body >= R ? Math.floor((body - R) / H) + 1 : 0;
   // Double buffering: the read of the next chunk is in flight while this chunk's records are
   // consumed, so I/O overlaps decoding instead of alternating with it.
+  // With `reuse`, reads alternate between two buffers: the one being read into is never the one
+  // whose block the consumer holds (the read of block k + 2 starts when block k + 1 is asked for).
+  const spare =
+    layout.reuse && count > 0
+      ? [0, 1].map(() => new Uint8Array((Math.min(recordsPerRead, count) - 1) * H + R))
+      : null;
+  let turn = 0;
   const readAt = async (first: number) => {
     const n = Math.min(recordsPerRead, count - first);
     const position = headerBytes + first * H;
-    const buf = new Uint8Array((n - 1) * H + R);
+    const length = (n - 1) * H + R;
+    const buf = spare ? spare[turn++ & 1].subarray(0, length) : new Uint8Array(length);
     let bytesRead: number;
     try {
       bytesRead = await readFully(handle, buf, position);

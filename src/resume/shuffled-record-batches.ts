@@ -6,9 +6,8 @@ import { InputError, invalidArgument } from '../core/errors.js';
 import { type Source, Stream } from '../core/stream.js';
 import { booleanOption, integerOption, objectOption, optionalIntegerOption } from '../core/validate.js';
 import { stringInputProducer } from '../producers/string-input-producer.js';
-import { fixedLengthRecordReader } from '../readers/fixed-length-record-reader.js';
-import type { KeyValue } from '../readers/whole-file-reader.js';
-import { RecordLocator } from './record-locator.js';
+import { fixedLengthRecordBlocks } from '../readers/fixed-length-record-reader.js';
+import { type RecordLocation, RecordLocator } from './record-locator.js';
 import { ShuffleReplay, type ShuffleReplayState } from './shuffle-position.js';
 
 /** A raw record with its stream index (the key of its per-record random draws). */
@@ -35,8 +34,12 @@ export interface ShuffledRecordBatchesOptions {
   shuffleFiles?: boolean;
   /** Passes over the files; unset: forever. */
   numEpochs?: number;
-  /** Per-record check or transform applied to every record read (e.g. label range checks). */
-  check?: (record: KeyValue) => KeyValue;
+  /**
+   * A check every record read passes (label ranges, say): the record is
+   * `bytes[offset .. offset + recordBytes)`, record number `record` of `file`; it throws to fail the
+   * stream (no skipping: a skipped record would shift the stream indices positions rely on).
+   */
+  check?: (bytes: Uint8Array, offset: number, file: string, record: number) => void;
   /** Batches made ahead of the consumer (default 0: none). */
   prefetch?: number;
   /** A position from `position()` of an earlier stream built with the same options. */
@@ -63,12 +66,62 @@ export interface RecordBatchesPosition {
 }
 
 /** The stream, with the position after the last batch it delivered. */
-export type ShuffledRecordBatches = Stream<IndexedRecordBatch> & {
+export type ShuffledRecordBatches = ResumableBatches<IndexedRecordBatch>;
+
+const STAGE = 'shuffledRecordBatches';
+
+/** Consecutive records of one file with the stream index of the first. */
+export interface IndexedBlock {
+  file: string;
+  /** Number of the first record in its file. */
+  record: number;
+  /** Stream index of the first record. */
+  index: number;
+  count: number;
+  /** The records back to back (`recordBytes` each). */
+  bytes: Uint8Array;
+}
+
+/**
+ * What a batching engine over a shuffledRecordBatches plan is given: the validated options, the
+ * state to start from, and the reads. Engines must make picks with ShufflePool's rule (seed,
+ * `shuffle_batch`) over the records in stream order, so that `position()` (a replay of that rule)
+ * describes them.
+ */
+export interface RecordBatchPlan {
+  files: readonly string[];
+  recordBytes: number;
+  batchSize: number;
+  minAfterDequeue: number;
+  capacity: number;
+  seed: number;
+  /** Where the run starts: pool (stream indices), generator counter, next index, picks made. */
+  start: ShuffleReplayState;
+  /** The records from stream index `first` on, checked, each owning its bytes. */
+  records(first: number): AsyncGenerator<IndexedRecord>;
+  /** The same records a block at a time (checked; bytes valid until the block after next is asked for). */
+  blocks(first: number): AsyncGenerator<IndexedBlock>;
+  /** The records with these stream indices, in that order, re-read by location (resuming a pool). */
+  poolRecords(indices: number[]): Promise<IndexedRecord[]>;
+  /** The key (`<file>:<record>`) of the record with this stream index. */
+  keyOf(index: number): string;
+  /** Records in each file, as given. */
+  counts: readonly number[];
+  /** Records in the whole run (finite epochs), or undefined (endless). */
+  total: number | undefined;
+  /** Where the record with this stream index comes from (epoch, position in its order, file, record). */
+  locate(index: number): RecordLocation;
+  /** The file order of an epoch, as indices into `files`. */
+  order(epoch: number): Uint32Array;
+  /** All of one file's records, checked, a block at a time (numbered from 0; stream indices unset). */
+  fileBlocks(fileIndex: number): AsyncGenerator<IndexedBlock>;
+}
+
+/** A resumable stream whose batches an engine makes from a plan (see shuffledRecordBatches). */
+export type ResumableBatches<B> = Stream<B> & {
   readonly seed: number;
   position(): RecordBatchesPosition;
 };
-
-const STAGE = 'shuffledRecordBatches';
 
 /**
  * stringInputProducer → fixedLengthRecordReader → (stream index) → shuffleBatch, resumable: after
@@ -78,66 +131,103 @@ const STAGE = 'shuffledRecordBatches';
  * and reading starts at the saved record. The CIFAR `distortedInputs` pipeline is built on it.
  */
 export function shuffledRecordBatches(options: ShuffledRecordBatchesOptions): ShuffledRecordBatches {
-  const o = objectOption(STAGE, 'options', options) as unknown as ShuffledRecordBatchesOptions;
-  const recordBytes = integerOption(STAGE, 'recordBytes', o.recordBytes, { min: 1 });
-  const batchSize = integerOption(STAGE, 'batchSize', o.batchSize, { min: 1 });
-  const minAfterDequeue = integerOption(STAGE, 'minAfterDequeue', o.minAfterDequeue, { min: 0 });
-  const capacity = integerOption(STAGE, 'capacity', o.capacity, { min: minAfterDequeue + 1 });
-  const seed = integerOption(STAGE, 'seed', o.seed, { min: 0 });
-  const shuffleFiles = booleanOption(STAGE, 'shuffleFiles', o.shuffleFiles, true);
-  const numEpochs = optionalIntegerOption(STAGE, 'numEpochs', o.numEpochs, { min: 1 });
-  const ahead = integerOption(STAGE, 'prefetch', o.prefetch, { min: 0, defaultValue: 0 });
+  return resumableBatches(options, (plan) => ({
+    async *[Symbol.asyncIterator]() {
+      const items = await plan.poolRecords(plan.start.pool);
+      yield* shuffleBatchFrom(
+        Stream.from(plan.records(plan.start.nextIndex), 'indexed_records'),
+        {
+          batchSize: plan.batchSize,
+          capacity: plan.capacity,
+          minAfterDequeue: plan.minAfterDequeue,
+          seed: plan.seed,
+        },
+        { items, rngDrawn: plan.start.rngDrawn },
+      ) as AsyncIterable<IndexedRecordBatch>;
+    },
+  }));
+}
+
+/**
+ * The resumable frame around a batching engine: validates the options, plans the start (from
+ * `resume` or the beginning), runs the engine's batches through `prefetch`, counts the batches
+ * delivered and answers `position()` by replaying the pick rule up to them.
+ */
+export function resumableBatches<B>(
+  options: ShuffledRecordBatchesOptions,
+  engine: (plan: RecordBatchPlan) => AsyncIterable<B>,
+  stage = STAGE,
+): ResumableBatches<B> {
+  const o = objectOption(stage, 'options', options) as unknown as ShuffledRecordBatchesOptions;
+  const recordBytes = integerOption(stage, 'recordBytes', o.recordBytes, { min: 1 });
+  const batchSize = integerOption(stage, 'batchSize', o.batchSize, { min: 1 });
+  const minAfterDequeue = integerOption(stage, 'minAfterDequeue', o.minAfterDequeue, { min: 0 });
+  const capacity = integerOption(stage, 'capacity', o.capacity, { min: minAfterDequeue + 1 });
+  const seed = integerOption(stage, 'seed', o.seed, { min: 0 });
+  const shuffleFiles = booleanOption(stage, 'shuffleFiles', o.shuffleFiles, true);
+  const numEpochs = optionalIntegerOption(stage, 'numEpochs', o.numEpochs, { min: 1 });
+  const ahead = integerOption(stage, 'prefetch', o.prefetch, { min: 0, defaultValue: 0 });
   if (!Array.isArray(o.files) || o.files.some((f) => typeof f !== 'string'))
-    throw invalidArgument('files', 'an array of file names', o.files, STAGE);
+    throw invalidArgument('files', 'an array of file names', o.files, stage);
   if (!Array.isArray(o.counts) || o.counts.some((c) => !Number.isSafeInteger(c) || c < 0))
-    throw invalidArgument('counts', 'an array of record counts', o.counts, STAGE);
+    throw invalidArgument('counts', 'an array of record counts', o.counts, stage);
+  if (o.check !== undefined && typeof o.check !== 'function')
+    throw invalidArgument('check', 'a function (bytes, offset, file, record)', o.check, stage);
   const files = [...o.files];
   const counts = [...o.counts];
-  const check = o.check ?? ((r: KeyValue) => r);
+  const check = o.check;
   const locator = new RecordLocator({ files, counts, seed, shuffle: shuffleFiles });
   const total = numEpochs === undefined ? undefined : numEpochs * locator.perEpoch;
   const config = { seed, batchSize, minAfterDequeue, recordBytes, counts };
-  const from = o.resume === undefined ? undefined : checkPosition(o.resume, config);
+  const from = o.resume === undefined ? undefined : checkPosition(o.resume, config, stage);
   const start: ShuffleReplayState = from
     ? { pool: from.pool, rngDrawn: from.rngDrawn, nextIndex: from.nextIndex, picks: from.batches * batchSize }
     : { pool: [], rngDrawn: 0, nextIndex: 0, picks: 0 };
   const replayOptions = { minAfterDequeue, seed, name: 'shuffle_batch', total };
   let replay = new ShuffleReplay(replayOptions, start);
-  const read = (names: Source<string>) => fixedLengthRecordReader(names, { recordBytes, copy: true });
+  const readBlocks = (names: Source<string>) => fixedLengthRecordBlocks(names, { recordBytes, reuse: true });
 
-  async function* recordsFrom(first: number): AsyncGenerator<IndexedRecord> {
+  /**
+   * Checked blocks of `names` with stream indices from `index`, leaving out the first `skip` records
+   * (resuming mid-file: they are read, so keys and errors keep their record numbers, and dropped).
+   */
+  async function* indexed(names: Source<string>, index: number, skip = 0): AsyncGenerator<IndexedBlock> {
+    for await (const b of readBlocks(names)) {
+      const drop = Math.max(0, Math.min(b.count, skip - b.first));
+      if (drop === b.count) continue;
+      const record = b.first + drop;
+      const count = b.count - drop;
+      const bytes = drop > 0 ? b.bytes.subarray(drop * recordBytes) : b.bytes;
+      if (check) for (let k = 0; k < count; k++) check(bytes, k * recordBytes, b.file, record + k);
+      yield { file: b.file, record, index, count, bytes };
+      index += count;
+    }
+  }
+
+  async function* blocks(first: number): AsyncGenerator<IndexedBlock> {
     if (total !== undefined && first >= total) return;
     const at = locator.locate(first);
-    let index = first;
-    const head = read([at.file]);
-    let n = 0;
-    for await (const r of head) {
-      if (n++ < at.record) continue;
-      yield { key: r.key, index: index++, value: check(r).value };
-    }
+    yield* indexed([at.file], first, at.record);
     const next =
       at.position + 1 < files.length
         ? { epoch: at.epoch, index: at.position + 1 }
         : { epoch: at.epoch + 1, index: 0 };
     if (numEpochs !== undefined && next.epoch >= numEpochs) return;
     const producer = stringInputProducer(files, { shuffle: shuffleFiles, seed, numEpochs, start: next });
-    for await (const r of read(producer)) {
-      yield { key: r.key, index: index++, value: check(r).value };
-    }
+    yield* indexed(producer, first + counts[at.fileIndex] - at.record);
   }
 
-  let delivered = 0;
-  async function* batchesFromStart(): AsyncGenerator<IndexedRecordBatch> {
-    delivered = 0;
-    const items = await poolRecords(start.pool);
-    const shuffled = shuffleBatchFrom(
-      Stream.from(recordsFrom(start.nextIndex), 'indexed_records'),
-      { batchSize, capacity, minAfterDequeue, seed },
-      { items, rngDrawn: start.rngDrawn },
-    );
-    yield* ahead > 0 ? prefetchStage(shuffled, ahead) : shuffled;
+  async function* records(first: number): AsyncGenerator<IndexedRecord> {
+    for await (const b of blocks(first)) {
+      for (let k = 0; k < b.count; k++) {
+        yield {
+          key: `${b.file}:${b.record + k}`,
+          index: b.index + k,
+          value: b.bytes.slice(k * recordBytes, (k + 1) * recordBytes),
+        };
+      }
+    }
   }
-  const opened = Stream.from({ [Symbol.asyncIterator]: batchesFromStart }, 'shuffled_record_batches');
 
   async function poolRecords(indices: number[]): Promise<IndexedRecord[]> {
     if (indices.length === 0) return [];
@@ -155,31 +245,70 @@ export function shuffledRecordBatches(options: ShuffledRecordBatchesOptions): Sh
     for (const [fileIndex, wanted] of byFile) {
       let n = 0;
       let found = 0;
-      for await (const r of read([files[fileIndex]])) {
-        const slots = wanted.get(n++);
-        if (slots === undefined) continue;
-        const value = check(r).value;
-        // Each slot owns its bytes, as records read in the stream do.
-        for (const [i, slot] of slots.entries())
-          items[slot] = { key: r.key, index: indices[slot], value: i === 0 ? value : value.slice() };
-        if (++found === wanted.size) break;
+      const file = files[fileIndex];
+      scan: for await (const b of readBlocks([file])) {
+        for (let k = 0; k < b.count; k++, n++) {
+          const slots = wanted.get(n);
+          if (slots === undefined) continue;
+          check?.(b.bytes, k * recordBytes, file, n);
+          // Each slot owns its bytes, as records read in the stream do.
+          for (const slot of slots)
+            items[slot] = {
+              key: `${file}:${n}`,
+              index: indices[slot],
+              value: b.bytes.slice(k * recordBytes, (k + 1) * recordBytes),
+            };
+          if (++found === wanted.size) break scan;
+        }
       }
       if (found < wanted.size) {
         throw new InputError(
-          `${STAGE}: Expected ${counts[fileIndex]} records in ${JSON.stringify(files[fileIndex])} to resume from the checkpoint but it has ${n}`,
-          { file: files[fileIndex], stage: STAGE, parameter: 'resume' },
+          `${stage}: Expected ${counts[fileIndex]} records in ${JSON.stringify(file)} to resume from the checkpoint but it has ${n}`,
+          { file, stage, parameter: 'resume' },
         );
       }
     }
     return items;
   }
 
+  const plan: RecordBatchPlan = {
+    files,
+    recordBytes,
+    batchSize,
+    minAfterDequeue,
+    capacity,
+    seed,
+    start,
+    records,
+    blocks,
+    poolRecords,
+    keyOf(index) {
+      const at = locator.locate(index);
+      return `${at.file}:${at.record}`;
+    },
+    counts,
+    total,
+    locate: (index) => locator.locate(index),
+    order: (epoch) => locator.order(epoch),
+    fileBlocks: (fileIndex) => indexed([files[fileIndex]], -1),
+  };
+  let delivered = 0;
+  const opened = Stream.from(
+    {
+      async *[Symbol.asyncIterator]() {
+        delivered = 0;
+        const made = Stream.from(engine(plan), 'record_batches');
+        yield* ahead > 0 ? prefetchStage(made, ahead) : made;
+      },
+    },
+    'shuffled_record_batches',
+  );
   const stream = opened.pipe(
     map((b) => {
       delivered++;
-      return b as IndexedRecordBatch;
+      return b as B;
     }),
-  ) as Stream<IndexedRecordBatch>;
+  ) as Stream<B>;
   return Object.assign(stream, {
     seed,
     position(): RecordBatchesPosition {
@@ -207,14 +336,18 @@ export function shuffledRecordBatches(options: ShuffledRecordBatchesOptions): Sh
   });
 }
 
-function checkPosition(value: unknown, config: RecordBatchesPosition['config']): RecordBatchesPosition {
-  const p = objectOption(STAGE, 'resume', value) as Partial<RecordBatchesPosition>;
+function checkPosition(
+  value: unknown,
+  config: RecordBatchesPosition['config'],
+  stage: string,
+): RecordBatchesPosition {
+  const p = objectOption(stage, 'resume', value) as Partial<RecordBatchesPosition>;
   if (p.kind !== 'inqueue.shuffledRecordBatches' || p.version !== 1)
     throw invalidArgument(
       'resume',
       'a position from shuffledRecordBatches().position() (version 1)',
       value,
-      STAGE,
+      stage,
     );
   for (const k of ['seed', 'batchSize', 'minAfterDequeue', 'recordBytes'] as const) {
     if (p.config?.[k] !== config[k]) {
@@ -222,7 +355,7 @@ function checkPosition(value: unknown, config: RecordBatchesPosition['config']):
         `resume.config.${k}`,
         `${config[k]} (this pipeline's ${k})`,
         p.config?.[k],
-        STAGE,
+        stage,
       );
     }
   }
@@ -231,7 +364,7 @@ function checkPosition(value: unknown, config: RecordBatchesPosition['config']):
       'resume.config.counts',
       `[${config.counts}] (records per file now)`,
       p.config?.counts,
-      STAGE,
+      stage,
     );
   const ok =
     Number.isSafeInteger(p.batches) &&
@@ -248,7 +381,7 @@ function checkPosition(value: unknown, config: RecordBatchesPosition['config']):
       'resume',
       'a well-formed position (batches, nextIndex, rngDrawn, pool)',
       value,
-      STAGE,
+      stage,
     );
   return p as RecordBatchesPosition;
 }

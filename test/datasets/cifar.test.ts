@@ -304,6 +304,42 @@ describe('cifar10_input equivalents', () => {
     ).rejects.toThrow(/resume\.config\.batchSize/);
   });
 
+  it('distortedInputs gives the same batches cached, on 2 threads, and with batches released', async () => {
+    const run = async (extra: Record<string, unknown>, release: boolean) => {
+      const s = await distortedInputs({ path: c10gz, batchSize: 16, seed: 5, numEpochs: 2, ...extra });
+      const out: { label: number[]; image: Buffer; key: string[] }[] = [];
+      for await (const b of s) {
+        out.push({
+          label: Array.from(b.label.data),
+          image: Buffer.from(b.image.data.slice().buffer),
+          key: b.key!,
+        });
+        if (release) s.release(b);
+      }
+      return out;
+    };
+    const plain = await run({}, false);
+    expect(plain.length).toBe(Math.floor((2 * 250) / 16)); // the fixture: 5 files of 50 records
+    for (const [extra, release] of [
+      [{ cache: true }, false],
+      [{ numThreads: 2 }, true],
+      [{ numThreads: 2, cache: true, prefetch: 0 }, true],
+    ] as const) {
+      const got = await run(extra, release);
+      expect(got.map((b) => b.key)).toEqual(plain.map((b) => b.key));
+      expect(got.map((b) => b.label)).toEqual(plain.map((b) => b.label));
+      expect(got.every((b, i) => b.image.equals(plain[i].image))).toBe(true);
+    }
+  });
+
+  it('distortedInputs refuses bad numThreads and cache, and a release of a foreign batch', async () => {
+    await expect(distortedInputs({ path: c10gz, numThreads: 0 })).rejects.toThrow(/numThreads/);
+    await expect(distortedInputs({ path: c10gz, cache: 'yes' as never })).rejects.toThrow(/cache/);
+    const s = await distortedInputs({ path: c10gz, batchSize: 4, seed: 1 });
+    const foreign = { image: { data: new Float32Array(4 * 24 * 24 * 3) } };
+    expect(() => s.release(foreign as never)).toThrow(/a batch this stream delivered/);
+  });
+
   it('inputs gives the eval split once, in order, centrally cropped and standardized', async () => {
     const batches = await (await inputs({ path: c10, evalData: true, batchSize: 20 })).toArray();
     expect(batches).toHaveLength(2); // 50 records: the partial batch is dropped, as tf.train.batch

@@ -1,0 +1,97 @@
+import type { Worker } from 'node:worker_threads';
+import { InputError } from '../core/errors.js';
+import type { DistortCifarBatchOptions } from '../image/distort-cifar-batch.js';
+import { siblingModule, spawnWorker } from '../parallel/spawn-worker.js';
+import type { DistortJob, DistortReply, DistortWorkerSetup } from './cifar-distort-worker.js';
+
+interface Pending {
+  resolve(out: Float32Array): void;
+  reject(err: Error): void;
+  worker: number;
+}
+
+/**
+ * Worker threads that distort batches of records lying in the shared kernel memory (a dataset cache
+ * or the shuffle pool's slots), so that the main thread only reads and shuffles: a job names its
+ * records by address (no record bytes cross threads) and the output array moves back without a copy. The kernel is pure: which worker
+ * runs a batch never changes it. A worker that fails or dies fails every job in flight, and the
+ * stream with them (the work has no bad inputs to skip: records are checked when read).
+ */
+export class CifarDistortPool {
+  private readonly workers: Worker[] = [];
+  private readonly load: number[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  private failure: Error | null = null;
+  private closed = false;
+
+  constructor(
+    memory: unknown,
+    /** Byte address of each worker's argument region. */
+    regions: number[],
+    maxBatch: number,
+    options: DistortCifarBatchOptions,
+    private readonly stage: string,
+  ) {
+    for (const [w, region] of regions.entries()) {
+      const setup: DistortWorkerSetup = { memory, region, maxBatch, options };
+      const worker = spawnWorker(siblingModule(import.meta.url, 'cifar-distort-worker'), {
+        workerData: setup,
+      });
+      worker.on('message', (reply: DistortReply) => this.settle(reply));
+      worker.on('error', (err) => this.fail(w, err));
+      worker.on('exit', (code) => this.fail(w, new Error(`exited with code ${code}`)));
+      this.workers.push(worker);
+      this.load.push(0);
+    }
+  }
+
+  /** Distorts the records at `addresses` (keyed by `indices`) into `out` if given, else a new array. */
+  distort(addresses: Int32Array, indices: Int32Array, out?: Float32Array): Promise<Float32Array> {
+    if (this.failure) return Promise.reject(this.failure);
+    const w = this.load.indexOf(Math.min(...this.load)); // the least busy worker
+    const seq = this.seq++;
+    const job: DistortJob = { seq, addresses, indices, ...(out ? { out: out.buffer as ArrayBuffer } : {}) };
+    this.load[w]++;
+    const result = new Promise<Float32Array>((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject, worker: w });
+      this.workers[w].postMessage(job, out ? [out.buffer as ArrayBuffer] : []);
+    });
+    // A stream that stops early never awaits its later jobs: their failure is no unhandled rejection.
+    result.catch(() => undefined);
+    return result;
+  }
+
+  private settle(reply: DistortReply): void {
+    const p = this.pending.get(reply.seq);
+    if (!p) return;
+    this.pending.delete(reply.seq);
+    this.load[p.worker]--;
+    if ('error' in reply)
+      p.reject(
+        new InputError(`${this.stage}: a distortion worker failed: ${reply.error}`, { stage: this.stage }),
+      );
+    else p.resolve(new Float32Array(reply.out));
+  }
+
+  private fail(worker: number, err: Error): void {
+    if (this.closed) return;
+    this.failure ??= new InputError(`${this.stage}: distortion worker ${worker} died: ${err.message}`, {
+      stage: this.stage,
+      cause: err,
+    });
+    for (const p of this.pending.values()) p.reject(this.failure);
+    this.pending.clear();
+  }
+
+  /** Stops the workers (jobs in flight are dropped). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pending.values())
+      p.reject(new InputError(`${this.stage}: closed`, { stage: this.stage }));
+    this.pending.clear();
+    this.failure ??= new InputError(`${this.stage}: closed`, { stage: this.stage });
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
