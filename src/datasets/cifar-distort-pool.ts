@@ -1,10 +1,12 @@
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { InputError } from '../core/errors.js';
 import type { DistortCifarBatchOptions } from '../image/distort-cifar-batch.js';
 import { siblingModule, spawnWorker } from '../parallel/spawn-worker.js';
 import type { DistortJob, DistortReply, DistortWorkerSetup } from './cifar-distort-worker.js';
 
 interface Pending {
+  /** Called as soon as the reply is taken (synchronously inside `poll`). */
+  done?: (out: Float32Array) => void;
   resolve(out: Float32Array): void;
   reject(err: Error): void;
   worker: number;
@@ -19,6 +21,8 @@ interface Pending {
  */
 export class CifarDistortPool {
   private readonly workers: Worker[] = [];
+  /** Each worker's reply port: polled synchronously by `poll`, else delivered by the event loop. */
+  private readonly replies: MessagePort[] = [];
   private readonly load: number[] = [];
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
@@ -34,11 +38,15 @@ export class CifarDistortPool {
     private readonly stage: string,
   ) {
     for (const [w, region] of regions.entries()) {
-      const setup: DistortWorkerSetup = { memory, region, maxBatch, options };
+      const { port1, port2 } = new MessageChannel();
+      const setup: DistortWorkerSetup = { memory, region, maxBatch, options, replies: port2 };
       const worker = spawnWorker(siblingModule(import.meta.url, 'cifar-distort-worker'), {
         workerData: setup,
+        transferList: [port2],
       });
-      worker.on('message', (reply: DistortReply) => this.settle(reply));
+      port1.on('message', (reply: DistortReply) => this.settle(reply));
+      port1.unref(); // the worker keeps the process alive while it runs, not its idle port
+      this.replies.push(port1);
       worker.on('error', (err) => this.fail(w, err));
       worker.on('exit', (code) => this.fail(w, new Error(`exited with code ${code}`)));
       this.workers.push(worker);
@@ -46,20 +54,45 @@ export class CifarDistortPool {
     }
   }
 
-  /** Distorts the records at `addresses` (keyed by `indices`) into `out` if given, else a new array. */
-  distort(addresses: Int32Array, indices: Int32Array, out?: Float32Array): Promise<Float32Array> {
+  /**
+   * Distorts the records at `addresses` (keyed by `indices`) into `out` if given, else a new array;
+   * `done` is called with it as soon as the reply is taken (inside `poll`, synchronously).
+   */
+  distort(
+    addresses: Int32Array,
+    indices: Int32Array,
+    out?: Float32Array,
+    done?: (out: Float32Array) => void,
+  ): Promise<Float32Array> {
     if (this.failure) return Promise.reject(this.failure);
     const w = this.load.indexOf(Math.min(...this.load)); // the least busy worker
     const seq = this.seq++;
     const job: DistortJob = { seq, addresses, indices, ...(out ? { out: out.buffer as ArrayBuffer } : {}) };
     this.load[w]++;
     const result = new Promise<Float32Array>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject, worker: w });
+      this.pending.set(seq, { done, resolve, reject, worker: w });
       this.workers[w].postMessage(job, out ? [out.buffer as ArrayBuffer] : []);
     });
     // A stream that stops early never awaits its later jobs: their failure is no unhandled rejection.
     result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Takes the replies already sent, without waiting for the event loop: a pipeline that never
+   * blocks (all in memory) runs in one long chain of microtasks, in which replies would otherwise
+   * only arrive once it waits for one.
+   */
+  poll(): void {
+    for (const port of this.replies) {
+      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port))
+        this.settle(m.message as DistortReply);
+    }
+  }
+
+  /** Jobs sent and not back. */
+  get inFlight(): number {
+    return this.pending.size;
   }
 
   private settle(reply: DistortReply): void {
@@ -71,7 +104,11 @@ export class CifarDistortPool {
       p.reject(
         new InputError(`${this.stage}: a distortion worker failed: ${reply.error}`, { stage: this.stage }),
       );
-    else p.resolve(new Float32Array(reply.out));
+    else {
+      const out = new Float32Array(reply.out);
+      p.done?.(out);
+      p.resolve(out);
+    }
   }
 
   private fail(worker: number, err: Error): void {
@@ -92,6 +129,7 @@ export class CifarDistortPool {
       p.reject(new InputError(`${this.stage}: closed`, { stage: this.stage }));
     this.pending.clear();
     this.failure ??= new InputError(`${this.stage}: closed`, { stage: this.stage });
+    for (const port of this.replies) port.close();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

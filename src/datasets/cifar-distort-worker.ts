@@ -3,7 +3,7 @@
  * memory (a dataset cache or a shuffle pool's slots) with its own kernel instance and argument
  * region, into the output array it was lent (or a new one), and moves the array back.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { cifarDraws, type DistortCifarBatchOptions } from '../image/distort-cifar-batch.js';
 import { SharedDistortKernel } from '../wasm/distort-cifar-kernel.js';
 
@@ -14,6 +14,8 @@ export interface DistortWorkerSetup {
   region: number;
   maxBatch: number;
   options: DistortCifarBatchOptions;
+  /** Where replies go (the main thread polls it). */
+  replies: MessagePort;
 }
 
 export interface DistortJob {
@@ -51,5 +53,5 @@ parentPort!.on('message', (job: DistortJob) => {
   } catch (err) {
     reply = { seq: job.seq, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
   }
-  parentPort!.postMessage(reply, 'out' in reply ? [reply.out] : []);
+  setup.replies.postMessage(reply, 'out' in reply ? [reply.out] : []);
 });

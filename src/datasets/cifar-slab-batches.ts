@@ -213,10 +213,9 @@ export async function* slabDistortedBatches(
     const addresses = new Int32Array(B);
     for (let i = 0; i < B; i++) addresses[i] = addressOf[taken[i]];
     const job: Job = { taken, d };
-    job.out = workers!.distort(addresses, d.index, recycler.spare(B * per)).then((data) => {
+    job.out = workers!.distort(addresses, d.index, recycler.spare(B * per), (data) => {
       onWorkers--;
       job.data = recycler.adopt(data);
-      return job.data;
     });
     job.out.catch(() => undefined); // a stream stopped early never awaits it
     onWorkers++;
@@ -225,7 +224,8 @@ export async function* slabDistortedBatches(
   const collect = async (): Promise<DistortedCifarBatch> => {
     const job = jobs.shift()!;
     if (job.batch) return job.batch;
-    const data = job.data ?? (await job.out!);
+    if (job.data === undefined) await job.out;
+    const data = job.data!;
     freeSlots(job.taken!);
     return assemble(job.d!, data);
   };
@@ -239,8 +239,10 @@ export async function* slabDistortedBatches(
       yield distortHere();
       return;
     }
+    workers.poll();
     if (onWorkers < maxJobs) submit();
     else jobs.push({ batch: distortHere() });
+    workers.poll();
     const done = (j: Job) => j.batch !== undefined || j.data !== undefined;
     while (jobs.length > 0 && (done(jobs[0]) || jobs.length > maxJobs + 1)) yield await collect();
   }
