@@ -1,6 +1,9 @@
 /**
  * One measured run of the distorted CIFAR bench in a fresh process; prints one JSON line.
- * Usage: cifar-distorted-worker.ts <dir> <numThreads> <epochs> [batch|element]
+ * Usage: cifar-distorted-worker.ts <dir> <numThreads> <epochs> [inputs|batch|element|sharded] [flags]
+ *   inputs: distortedInputs (the slab engine), flags `cache` and `release` (hand each batch back);
+ *     the rate is the median over epochs (50,000 samples each, as the peers report), the first
+ *     epoch (startup, worker spawn) shown apart;
  *   batch (default): shuffle raw records, then distort whole batches (distortCifarBatch; each record
  *     keyed by its stream index, so the batches equal distort-then-shuffle's);
  *   element: distort each record as it is read (mapParallel over records), then shuffle;
@@ -13,6 +16,7 @@ import { map } from 'rxjs';
 import type { DistortedCifarBatch, RawCifarBatch } from '../src/image/distort-cifar-batch.js';
 import {
   distortCifarBatch,
+  distortedInputs,
   fixedLengthRecordReader,
   mapParallel,
   shardedPipeline,
@@ -20,7 +24,7 @@ import {
   stringInputProducer,
 } from '../src/index.js';
 
-const [dir, threadsArg, epochsArg, modeArg] = process.argv.slice(2);
+const [dir, threadsArg, epochsArg, modeArg, ...flags] = process.argv.slice(2);
 const numThreads = Number(threadsArg);
 const epochs = Number(epochsArg ?? 3);
 const mode = modeArg ?? 'batch';
@@ -31,7 +35,22 @@ let peakRss = 0;
 const timer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
 timer.unref();
 
-function pipeline(): AsyncIterable<{ label: { data: Int32Array }; image: { data: Float32Array } }> {
+const hooks: { release?: (b: never) => void } = {};
+
+async function pipeline(): Promise<
+  AsyncIterable<{ label: { data: Int32Array }; image: { data: Float32Array } }>
+> {
+  if (mode === 'inputs') {
+    const s = await distortedInputs({
+      path: dir,
+      seed: 1,
+      numEpochs: epochs,
+      numThreads,
+      cache: flags.includes('cache'),
+    });
+    if (flags.includes('release')) hooks.release = (b) => s.release(b);
+    return s;
+  }
   if (mode === 'sharded') {
     // Two shards always (the output depends on it); numThreads 1 runs both inline, 2 one per worker.
     return shardedPipeline(
@@ -72,11 +91,21 @@ function pipeline(): AsyncIterable<{ label: { data: Int32Array }; image: { data:
 const t0 = performance.now();
 let samples = 0;
 let checksum = 0;
-for await (const b of pipeline()) {
+const PER_EPOCH = 50_000;
+let mark = t0;
+const epochRates: number[] = [];
+for await (const b of await pipeline()) {
   samples += b.label.data.length;
   checksum += b.image.data[7];
+  hooks.release?.(b as never);
+  if (samples >= (epochRates.length + 1) * PER_EPOCH) {
+    const now = performance.now();
+    epochRates.push((PER_EPOCH / (now - mark)) * 1000);
+    mark = now;
+  }
 }
 const seconds = (performance.now() - t0) / 1000;
+const steady = epochRates.slice(1).sort((a, b) => a - b);
 peakRss = Math.max(peakRss, process.memoryUsage.rss());
 console.log(
   JSON.stringify({
@@ -84,7 +113,11 @@ console.log(
     numThreads,
     samples,
     seconds,
-    samplesPerSec: samples / seconds,
+    // inputs: the median epoch after the first (as the peers' per-epoch medians); else the whole run.
+    samplesPerSec:
+      mode === 'inputs' && steady.length > 0 ? steady[Math.floor(steady.length / 2)] : samples / seconds,
+    wholeRunSamplesPerSec: samples / seconds,
+    epochSamplesPerSec: epochRates.map(Math.round),
     peakRssMB: Math.round(peakRss / 2 ** 20),
     checksum,
   }),
