@@ -1,62 +1,46 @@
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { map } from 'rxjs';
 import { batch, shuffleBatch } from '../batch/batch.js';
 import type { ErrorPolicyOptions } from '../core/error-policy.js';
-import { InputError } from '../core/errors.js';
 import { CounterRng } from '../core/rng.js';
 import type { StageStats } from '../core/stats.js';
 import type { Stream } from '../core/stream.js';
+import { distortedInputs } from '../datasets/cifar.js';
 import { imageFolder } from '../datasets/image-folder.js';
 import { mnist } from '../datasets/mnist.js';
 import { randomResizedCrop } from '../image/random-resized-crop.js';
-import { shardedPipeline } from '../parallel/sharded-pipeline.js';
 import type { Detected } from './detect.js';
 
 export interface BenchOptions extends ErrorPolicyOptions {
+  /** The path as given (a CIFAR archive is opened by it). */
+  path: string;
   threads: number;
   batch: number;
   epochs: number;
   seed: number;
+  /** CIFAR: hold the files in memory. */
+  cache: boolean;
 }
+
+/** A bench stream; `release` hands a batch back for reuse where the pipeline can take it. */
+export type BenchStream = Stream<{ key?: string[] | unknown }> & { release?: (batch: never) => void };
 
 /**
  * The pipeline `inqueue bench` measures for a detected dataset:
- * CIFAR: cifar10_input's distorted_inputs (raw records shuffled, batches distorted), on `threads`
- * shards (one per worker; 1 runs inline); MNIST: shuffleBatch of the examples; image folder:
- * decoded train images, random-resized-cropped to 224, batched.
+ * CIFAR-10/100: cifar10_input's distorted_inputs (distortedInputs on `threads` threads, `cache`);
+ * MNIST: shuffleBatch of the examples; image folder: decoded train images,
+ * random-resized-cropped to 224, batched.
  */
-export function benchPipeline(d: Detected, o: BenchOptions): Stream<{ key: string[] | unknown }> {
-  if (d.format === 'cifar10') {
-    if (d.entries)
-      throw new InputError('inqueue bench: extract the CIFAR archive first (shards read file blocks)');
-    const files = [1, 2, 3, 4, 5].map((i) => join(d.dir, `data_batch_${i}.bin`));
-    const recordsPerFile = Math.floor(statSync(files[0]).size / 3073);
-    const shards = Math.max(1, o.threads);
-    const perEpoch = recordsPerFile * files.length;
-    return shardedPipeline(
-      {
-        module: new URL(
-          import.meta.url.endsWith('.ts') ? './cifar-shard.ts' : './cifar-shard.js',
-          import.meta.url,
-        ),
-        export: 'cifarShard',
-      },
-      {
-        // Blocks must divide each file: fall back to one shard when they do not.
-        numShards: recordsPerFile % shards === 0 ? shards : 1,
-        numThreads: o.threads > 1 ? o.threads : 0,
-        transferResults: true,
-        args: {
-          dir: d.dir,
-          epochs: o.epochs,
-          seed: o.seed,
-          batchSize: o.batch,
-          minAfterDequeue: Math.floor(perEpoch * 0.4),
-          recordsPerFile,
-        },
-      },
-    );
+export async function benchPipeline(d: Detected, o: BenchOptions): Promise<BenchStream> {
+  if (d.format === 'cifar10' || d.format === 'cifar100') {
+    return distortedInputs({
+      path: d.entries ? o.path : d.dir,
+      dataset: d.format,
+      batchSize: o.batch,
+      numEpochs: o.epochs,
+      seed: o.seed,
+      numThreads: o.threads,
+      cache: o.cache,
+    }) as Promise<never>;
   }
   if (d.format === 'mnist') {
     const examples = mnist({
@@ -95,6 +79,13 @@ export function benchPipeline(d: Detected, o: BenchOptions): Stream<{ key: strin
     return batch(examples, { batchSize: o.batch, allowSmallerFinalBatch: true }) as never;
   }
   throw new Error(`inqueue bench: no pipeline for ${d.format} yet`);
+}
+
+/** Examples in a batch: its labels' count, else its keys', else the batch size asked for. */
+export function samplesIn(b: unknown, batchSize: number): number {
+  const x = b as { label?: { data?: ArrayLike<number> }; key?: unknown };
+  if (x.label?.data) return x.label.data.length;
+  return Array.isArray(x.key) ? x.key.length : batchSize;
 }
 
 /** One line of progress: batches, samples/s and each queue's fill. */

@@ -167,6 +167,26 @@ describe('inqueue CLI', () => {
     );
   });
 
+  it('bench reads a CIFAR archive in place, cached, on two threads: every batch of 3 epochs', () => {
+    const r = run(
+      'bench',
+      join(dir, 'cifar-10-binary.tar.gz'),
+      '--epochs',
+      '3',
+      '--batch',
+      '50',
+      '--cache',
+      '--threads',
+      '2',
+    );
+    expect(r.code).toBe(0);
+    // 5 files x 1,000 records x 3 epochs = 15,000 samples: 300 batches of 50.
+    expect(r.stdout).toMatch(
+      /cifar10: 300 batches, 15000 samples in [\d.]+ s = \d+ samples\/s \(threads 2\)/,
+    );
+    expect(run('bench', join(dir, 'shards'), '--cache').stderr).toMatch(/--cache applies to CIFAR/);
+  });
+
   it('dump and bench: --on-error skip goes on past a corrupt image and reports it; raise stops naming it', async () => {
     const root = join(dir, 'with-bad');
     mkdirSync(join(root, 'roses'), { recursive: true });
