@@ -18,34 +18,29 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { exports: unknown };
 }
 
+/** The per-record argument arrays and the output of a kernel call: addresses in the memory. */
+type DrawArgs = [oy: number, ox: number, flip: number, delta: number, factor: number, out: number];
+
 interface Exports {
   memory: WasmMemory;
   heap_base(): number;
+  /** `count` records `stride` bytes apart from `records`. */
   distort_records(
     records: number,
     count: number,
     stride: number,
     planesOffset: number,
     size: number,
-    oy: number,
-    ox: number,
-    flip: number,
-    delta: number,
-    factor: number,
-    out: number,
+    ...rest: DrawArgs
   ): void;
+  /** `count` records at `records + offsets[i]`. */
   distort_gather(
     records: number,
     offsets: number,
     count: number,
     planesOffset: number,
     size: number,
-    oy: number,
-    ox: number,
-    flip: number,
-    delta: number,
-    factor: number,
-    out: number,
+    ...rest: DrawArgs
   ): void;
 }
 
