@@ -115,8 +115,9 @@ export interface RecordBlock {
 export interface FixedLengthRecordBlocksOptions extends FixedLengthRecordReaderOptions {
   /**
    * Read plain files into two buffers used in turn (default false: a new buffer per block): a
-   * block's bytes are then valid only until the block after next is requested. For consumers that
-   * copy records out at once; saves allocating (and collecting) a chunk per read.
+   * block's bytes are then valid only until the next block is requested (its read starts the one
+   * after, into this block's buffer). For consumers that copy records out at once; saves allocating
+   * (and collecting) a chunk per read.
    */
   reuse?: boolean;
 }
@@ -300,7 +301,8 @@ async function* readPlain(file: string, layout: Layout): FileBlocks {
   // Double buffering: the read of the next chunk is in flight while this chunk's records are
   // consumed, so I/O overlaps decoding instead of alternating with it.
   // With `reuse`, reads alternate between two buffers: the one being read into is never the one
-  // whose block the consumer holds (the read of block k + 2 starts when block k + 1 is asked for).
+  // whose block the consumer holds; asking for block k + 1 starts the read of block k + 2 into
+  // block k's buffer.
   const spare =
     layout.reuse && count > 0
       ? [0, 1].map(() => new Uint8Array((Math.min(recordsPerRead, count) - 1) * H + R))
@@ -321,14 +323,21 @@ async function* readPlain(file: string, layout: Layout): FileBlocks {
     return { buf, n };
   };
   let pending: ReturnType<typeof readAt> | null = null;
+  // The read ahead is awaited when its block is asked for; until then its failure (the file shrank,
+  // an I/O error) must not count as an unhandled rejection, which would end the process.
+  const ahead = (first: number) => {
+    const p = readAt(first);
+    p.catch(() => undefined);
+    return p;
+  };
   try {
     let first = 0;
-    if (count > 0) pending = readAt(0);
+    if (count > 0) pending = ahead(0);
     while (first < count) {
       const current = pending!;
       pending = null;
       const { buf, n } = await current;
-      if (first + n < count) pending = readAt(first + n);
+      if (first + n < count) pending = ahead(first + n);
       yield { file, first, count: n, bytes: buf };
       first += n;
     }

@@ -99,7 +99,7 @@ export interface RecordBatchPlan {
   start: ShuffleReplayState;
   /** The records from stream index `first` on, checked, each owning its bytes. */
   records(first: number): AsyncGenerator<IndexedRecord>;
-  /** The same records a block at a time (checked; bytes valid until the block after next is asked for). */
+  /** The same records a block at a time (checked; bytes valid until the next block is asked for). */
   blocks(first: number): AsyncGenerator<IndexedBlock>;
   /** The records with these stream indices, in that order, re-read by location (resuming a pool). */
   poolRecords(indices: number[]): Promise<IndexedRecord[]>;

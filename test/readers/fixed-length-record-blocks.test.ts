@@ -1,3 +1,4 @@
+import { truncate } from 'node:fs/promises';
 import { deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +132,42 @@ describe('fixedLengthRecordBlocks', () => {
     expect(skipped.out.map((x) => x.count)).toEqual([2]);
     expect(readerStage(skipping).skipped).toBe(1);
     expect(readerStage(skipping).read).toBe(3);
+  });
+
+  it("a read ahead that fails while the consumer is busy is that file's error, not an unhandled rejection", async () => {
+    const file = await tmp.write(`shrink${n++}`, pseudoRandomBytes(4 * 1000, 5));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const s = fixedLengthRecordReader([file], { recordBytes: 4, chunkBytes: 400, onError: 'skip' });
+      const it = s[Symbol.asyncIterator]();
+      await it.next(); // block 0 read; block 1's read in flight
+      await truncate(file, 0);
+      for (let i = 0; i < 100; i++) await it.next(); // asks for block 1: block 2's read starts, and fails
+      await new Promise((r) => setTimeout(r, 50)); // a slow consumer: the failed read waits unobserved
+      let rest = 0;
+      for (let r = await it.next(); !r.done; r = await it.next()) rest++;
+      expect(unhandled).toEqual([]);
+      expect(rest).toBe(99); // block 1's records, then the file is skipped
+      expect(readerStage(s).skippedByReason.TruncatedRecordError?.count).toBe(1);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('reuse: a block stays intact until the next block is asked for', async () => {
+    const data = new Uint8Array(4 * 30).map((_, i) => Math.floor(i / 4));
+    const file = await tmp.write(`reuse${n++}`, data);
+    const it = fixedLengthRecordBlocks([file], { recordBytes: 4, chunkBytes: 40, reuse: true })[
+      Symbol.asyncIterator
+    ]();
+    const seen: number[][] = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      await new Promise((resolve) => setTimeout(resolve, 2)); // let the read ahead land
+      seen.push(Array.from(r.value.bytes.subarray(0, r.value.count * 4)));
+    }
+    expect(seen.flat()).toEqual(Array.from(data));
   });
 
   it.skipIf(!canListOpenFds)('closes the file when the consumer stops after the first block', async () => {
