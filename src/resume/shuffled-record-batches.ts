@@ -187,34 +187,67 @@ export function resumableBatches<B>(
   let replay = new ShuffleReplay(replayOptions, start);
   const readBlocks = (names: Source<string>) => fixedLengthRecordBlocks(names, { recordBytes, reuse: true });
 
+  /** A file that no longer has the records it had when the pipeline was made. */
+  const changed = (file: string, detail: string) =>
+    new InputError(
+      `${stage}: Expected the files to keep the record counts they had when the pipeline was made ` +
+        `([${counts.join(', ')}]) but ${JSON.stringify(file)} changed: ${detail}`,
+      { file, stage, parameter: 'counts' },
+    );
+
   /**
-   * Checked blocks of `names` with stream indices from `index`, leaving out the first `skip` records
-   * (resuming mid-file: they are read, so keys and errors keep their record numbers, and dropped).
+   * Checked blocks of `names` with stream indices from `index` (returned: the index after the last),
+   * leaving out the first `skip` records (resuming mid-file: they are read, so keys and errors keep
+   * their record numbers, and dropped). With `located`, every block must be where the stream index
+   * says (RecordLocator over `counts`): a file that grew or shrank would shift every index after it.
    */
-  async function* indexed(names: Source<string>, index: number, skip = 0): AsyncGenerator<IndexedBlock> {
+  async function* indexed(
+    names: Source<string>,
+    index: number,
+    skip: number,
+    located: boolean,
+  ): AsyncGenerator<IndexedBlock, number> {
     for await (const b of readBlocks(names)) {
       const drop = Math.max(0, Math.min(b.count, skip - b.first));
       if (drop === b.count) continue;
       const record = b.first + drop;
       const count = b.count - drop;
+      if (located) {
+        const at = locator.locate(index);
+        if (at.file !== b.file || at.record !== record)
+          throw changed(
+            b.file,
+            `its record ${record} came where record ${at.record} of ${JSON.stringify(at.file)} was due`,
+          );
+        if (record + count > counts[at.fileIndex])
+          throw changed(b.file, `it has more than ${counts[at.fileIndex]} records`);
+      }
       const bytes = drop > 0 ? b.bytes.subarray(drop * recordBytes) : b.bytes;
       if (check) for (let k = 0; k < count; k++) check(bytes, k * recordBytes, b.file, record + k);
       yield { file: b.file, record, index, count, bytes };
       index += count;
     }
+    return index;
   }
 
   async function* blocks(first: number): AsyncGenerator<IndexedBlock> {
     if (total !== undefined && first >= total) return;
     const at = locator.locate(first);
-    yield* indexed([at.file], first, at.record);
+    let end = yield* indexed([at.file], first, at.record, true);
+    const headEnd = first + counts[at.fileIndex] - at.record;
+    if (end !== headEnd) throw changed(at.file, `it has ${at.record + end - first} records`);
     const next =
       at.position + 1 < files.length
         ? { epoch: at.epoch, index: at.position + 1 }
         : { epoch: at.epoch + 1, index: 0 };
-    if (numEpochs !== undefined && next.epoch >= numEpochs) return;
-    const producer = stringInputProducer(files, { shuffle: shuffleFiles, seed, numEpochs, start: next });
-    yield* indexed(producer, first + counts[at.fileIndex] - at.record);
+    if (numEpochs === undefined || next.epoch < numEpochs) {
+      const producer = stringInputProducer(files, { shuffle: shuffleFiles, seed, numEpochs, start: next });
+      end = yield* indexed(producer, headEnd, 0, true);
+    }
+    if (total !== undefined && end < total) {
+      const last = locator.locate(end);
+      throw changed(last.file, `the run ended ${total - end} records short, at record ${last.record} of it`);
+    }
   }
 
   async function* records(first: number): AsyncGenerator<IndexedRecord> {
@@ -290,7 +323,9 @@ export function resumableBatches<B>(
     total,
     locate: (index) => locator.locate(index),
     order: (epoch) => locator.order(epoch),
-    fileBlocks: (fileIndex) => indexed([files[fileIndex]], -1),
+    fileBlocks: async function* (fileIndex) {
+      yield* indexed([files[fileIndex]], 0, 0, false);
+    },
   };
   let delivered = 0;
   const opened = Stream.from(

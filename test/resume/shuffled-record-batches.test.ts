@@ -1,11 +1,13 @@
+import { readFile, truncate } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InputError, InvalidArgumentError } from '../../src/core/errors.js';
 import {
   type IndexedRecordBatch,
   type RecordBatchesPosition,
   type ShuffledRecordBatchesOptions,
   shuffledRecordBatches,
 } from '../../src/resume/shuffled-record-batches.js';
+import { drain, makeTempDir } from '../helpers/files.js';
 import { RECORD_BYTES, RECORDS_PER_FILE, TRAIN_FILES } from '../helpers/fixture.js';
 
 const base: ShuffledRecordBatchesOptions = {
@@ -133,12 +135,24 @@ describe('shuffledRecordBatches', () => {
     }
   });
 
-  it('says which file lacks the records a checkpoint pooled', async () => {
-    // Claims 2,000 records in each file: the pool then names records the files do not hold.
+  it('says which file lacks the records a checkpoint pooled, or counted', async () => {
+    // Claims 2,000 records in each file: the stream fails where the first file ends early.
     const lying = { ...base, counts: TRAIN_FILES.map(() => 2 * RECORDS_PER_FILE), shuffleFiles: false };
-    const { positions } = await take(lying, 40); // reads 1,680 records: past the first file's 1,000
-    const resumed = shuffledRecordBatches({ ...lying, resume: positions[39] });
-    await expect(resumed.toArray()).rejects.toThrow(/Expected 2000 records in .*data_batch_1\.bin.*has 1000/);
+    await expect(take(lying, 40)).rejects.toThrow(/data_batch_1\.bin" changed: it has 1000 records/);
+    // A checkpoint taken on the files as they were, resumed after one shrank: its pool is short.
+    const tmp = await makeTempDir('pooled');
+    try {
+      const copies = await Promise.all(
+        TRAIN_FILES.map(async (f, i) => tmp.write(`b${i}.bin`, await readFile(f))),
+      );
+      const copied = { ...base, files: copies, shuffleFiles: false };
+      const { positions } = await take(copied, 40); // reads 1,680 records: past the first file's 1,000
+      await truncate(copies[0], 500 * RECORD_BYTES);
+      const resumed = shuffledRecordBatches({ ...copied, resume: positions[39] });
+      await expect(resumed.toArray()).rejects.toThrow(/Expected 1000 records in .*b0\.bin.*has 500/);
+    } finally {
+      await tmp.cleanup();
+    }
   });
 
   it('validates its options', () => {
@@ -155,6 +169,56 @@ describe('shuffledRecordBatches', () => {
     ];
     for (const [change, message] of bad) {
       expect(() => shuffledRecordBatches({ ...base, ...change })).toThrow(message);
+    }
+  });
+});
+
+describe('shuffledRecordBatches: files that changed since the pipeline was made', () => {
+  async function files(lengths: number[]) {
+    const tmp = await makeTempDir('changed');
+    const names = await Promise.all(
+      lengths.map((n, i) => tmp.write(`f${i}.bin`, new Uint8Array(n * 2).fill(i))),
+    );
+    return { tmp, names };
+  }
+  const options = (names: string[]): ShuffledRecordBatchesOptions => ({
+    files: names,
+    counts: [5, 5],
+    recordBytes: 2,
+    batchSize: 1,
+    minAfterDequeue: 0,
+    capacity: 1,
+    seed: 1,
+    shuffleFiles: false,
+    numEpochs: 1,
+  });
+
+  it('a file with more records than counted fails the stream naming it (no index is given twice)', async () => {
+    const { tmp, names } = await files([8, 5]);
+    try {
+      const { out, error } = await drain(shuffledRecordBatches(options(names)));
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).file).toBe(names[0]);
+      expect((error as Error).message).toMatch(/has more than 5 records/);
+      const indices = out.flatMap((b) => Array.from(b.index.data));
+      expect(new Set(indices).size).toBe(indices.length);
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+
+  it('a file with fewer records than counted fails the stream naming it, as does a run that ends short', async () => {
+    const shrunk = await files([3, 5]);
+    const last = await files([5, 2]);
+    try {
+      const a = await drain(shuffledRecordBatches(options(shrunk.names)));
+      expect((a.error as InputError).file).toBe(shrunk.names[0]);
+      expect((a.error as Error).message).toMatch(/f0\.bin" changed: it has 3 records/);
+      const b = await drain(shuffledRecordBatches(options(last.names)));
+      expect((b.error as Error).message).toMatch(/ended 3 records short/);
+    } finally {
+      await shrunk.tmp.cleanup();
+      await last.tmp.cleanup();
     }
   });
 });
