@@ -5,10 +5,13 @@ import { invalidArgument } from './errors.js';
  * copied the batch to a device, say): a released array is written again while still in cache, where
  * a fresh one costs a page-faulting, cache-missing allocation per batch (measured: about a third of
  * distortedInputs' time at 150k samples/s). Nothing is reused unless released; at most `keep` spare
- * arrays are held.
+ * arrays are held. An array out with a holder (its batch) is taken back only from that holder, so a
+ * late second release of an earlier batch cannot hand the array to two batches at once.
  */
 export class BufferRecycler {
   private readonly issued = new WeakSet<Float32Array>();
+  /** The batch each array out was delivered in. */
+  private readonly holders = new WeakMap<Float32Array, object>();
   private readonly spares: Float32Array[] = [];
 
   constructor(
@@ -40,12 +43,20 @@ export class BufferRecycler {
     return array;
   }
 
-  /** Takes back an array from `take`; the caller must not touch it afterwards. */
-  release(array: Float32Array): void {
+  /** Records the batch an array out is delivered in: only that batch can release it. */
+  bind(array: Float32Array, holder: object): void {
+    this.holders.set(array, holder);
+  }
+
+  /** Takes back an array from `take` (from `holder`, if it was bound); the caller must not touch it afterwards. */
+  release(array: Float32Array, holder?: object): void {
     if (!(array instanceof Float32Array) || !this.issued.has(array))
       throw invalidArgument('batch', 'a batch this stream delivered', array, this.stage);
-    if (this.spares.includes(array))
+    const bound = this.holders.get(array);
+    // Spare, moved to a worker (detached), or out again with a later batch: released already.
+    if (this.spares.includes(array) || array.byteLength === 0 || (bound !== undefined && bound !== holder))
       throw invalidArgument('batch', 'a batch not released already', array, this.stage);
+    this.holders.delete(array);
     if (this.spares.length < this.keep) this.spares.push(array);
   }
 }

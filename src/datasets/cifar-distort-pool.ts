@@ -37,21 +37,37 @@ export class CifarDistortPool {
     options: DistortCifarBatchOptions,
     private readonly stage: string,
   ) {
-    for (const [w, region] of regions.entries()) {
-      const { port1, port2 } = new MessageChannel();
-      const setup: DistortWorkerSetup = { memory, region, maxBatch, options, replies: port2 };
-      const worker = spawnWorker(siblingModule(import.meta.url, 'cifar-distort-worker'), {
-        workerData: setup,
-        transferList: [port2],
-      });
-      port1.on('message', (reply: DistortReply) => this.settle(reply));
-      port1.unref(); // the worker keeps the process alive while it runs, not its idle port
-      this.replies.push(port1);
-      worker.on('error', (err) => this.fail(w, err));
-      worker.on('exit', (code) => this.fail(w, new Error(`exited with code ${code}`)));
-      this.workers.push(worker);
-      this.load.push(0);
+    try {
+      for (const [w, region] of regions.entries()) this.spawn(w, memory, region, maxBatch, options);
+    } catch (err) {
+      // A later worker that cannot start: the ones started must not keep the process alive.
+      for (const worker of this.workers) void worker.terminate();
+      throw err;
     }
+  }
+
+  private spawn(
+    w: number,
+    memory: unknown,
+    region: number,
+    maxBatch: number,
+    options: DistortCifarBatchOptions,
+  ): void {
+    const { port1, port2 } = new MessageChannel();
+    const setup: DistortWorkerSetup = { memory, region, maxBatch, options, replies: port2 };
+    const worker = spawnWorker(siblingModule(import.meta.url, 'cifar-distort-worker'), {
+      workerData: setup,
+      transferList: [port2],
+    });
+    port1.on('message', (reply: DistortReply) => this.settle(reply));
+    port1.unref(); // the worker keeps the process alive while it runs, not its idle port
+    this.replies.push(port1);
+    worker.on('error', (err) => this.fail(w, err));
+    worker.on('exit', (code) => this.fail(w, new Error(`exited with code ${code}`)));
+    // Referenced only while it has jobs: a pipeline dropped without return() lets the process exit.
+    worker.unref();
+    this.workers.push(worker);
+    this.load.push(0);
   }
 
   /**
@@ -68,7 +84,7 @@ export class CifarDistortPool {
     const w = this.load.indexOf(Math.min(...this.load)); // the least busy worker
     const seq = this.seq++;
     const job: DistortJob = { seq, addresses, indices, ...(out ? { out: out.buffer as ArrayBuffer } : {}) };
-    this.load[w]++;
+    if (this.load[w]++ === 0) this.workers[w].ref();
     const result = new Promise<Float32Array>((resolve, reject) => {
       this.pending.set(seq, { done, resolve, reject, worker: w });
       this.workers[w].postMessage(job, out ? [out.buffer as ArrayBuffer] : []);
@@ -99,7 +115,7 @@ export class CifarDistortPool {
     const p = this.pending.get(reply.seq);
     if (!p) return;
     this.pending.delete(reply.seq);
-    this.load[p.worker]--;
+    if (--this.load[p.worker] === 0) this.workers[p.worker].unref();
     if ('error' in reply)
       p.reject(
         new InputError(`${this.stage}: a distortion worker failed: ${reply.error}`, { stage: this.stage }),

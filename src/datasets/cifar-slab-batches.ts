@@ -160,6 +160,7 @@ export async function* slabDistortedBatches(
       image: { dtype: 'float32', shape: [B, size, size, 3], data } as Tensor<'float32'>,
     };
     if (d.coarse) batch.coarseLabel = { dtype: 'int32', shape: [B], data: d.coarse } as Tensor<'int32'>;
+    recycler.bind(data, batch);
     return withLazyKeys(batch, plan);
   };
   const freeSlots = (taken: ArrayLike<number>) => {

@@ -412,7 +412,7 @@ export async function distortedInputs(options: DistortedInputsOptions): Promise<
       slabDistortedBatches(plan, { seed, labelBytes: ds.labelBytes }, recycler, { numThreads, cache, stage }),
     stage,
   );
-  return Object.assign(stream, { release: (b: DistortedCifarBatch) => recycler.release(b?.image?.data) });
+  return Object.assign(stream, { release: (b: DistortedCifarBatch) => recycler.release(b?.image?.data, b) });
 }
 
 export interface InputsOptions {

@@ -48,6 +48,7 @@ let compiled: object | null | undefined;
 
 /** A new instance of the kernel, with its own memory; null without WebAssembly SIMD. */
 function newInstance(): Exports | null {
+  if (compiled === null) return null; // compiling failed once: it would again
   try {
     const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
     compiled ??= new wasm.Module(Buffer.from(WASM_BASE64, 'base64'));
@@ -61,7 +62,7 @@ function newInstance(): Exports | null {
 let kernel: Exports | null | undefined;
 
 function instance(): Exports | null {
-  if (kernel === undefined) kernel = compiled === null ? null : newInstance();
+  if (kernel === undefined) kernel = newInstance();
   return kernel;
 }
 
@@ -395,6 +396,7 @@ export class SharedDistortKernel {
     maxBatch: number,
     size: number,
   ): SharedDistortKernel | null {
+    if (sharedModule === null) return null; // compiling failed once: it would again
     try {
       const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
       sharedModule ??= new wasm.Module(Buffer.from(WASM_SHARED_BASE64, 'base64'));

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BufferRecycler } from '../../src/core/buffer-recycler.js';
@@ -11,6 +13,7 @@ import {
   shuffledRecordBatches,
 } from '../../src/resume/shuffled-record-batches.js';
 import { drain, makeTempDir, pseudoRandomBytes, type TempDir } from '../helpers/files.js';
+import { FIXTURE_DIR } from '../helpers/fixture.js';
 
 let tmp: TempDir;
 let n = 0;
@@ -226,7 +229,7 @@ describe('slabDistortedBatches on worker threads', () => {
         const got: DistortedCifarBatch[] = [];
         for await (const b of slab(o, 2, 'auto', recycler, { numThreads, cache })) {
           got.push({ ...b, image: { ...b.image, data: b.image.data.slice() } });
-          recycler.release(b.image.data); // released arrays go back to the workers
+          recycler.release(b.image.data, b); // released arrays go back to the workers
         }
         expectSame(got, expected);
       }
@@ -248,6 +251,21 @@ describe('slabDistortedBatches on worker threads', () => {
       await new Promise((r) => setTimeout(r, 20));
     expect(fs.readdirSync('/proc/self/task').length).toBeLessThanOrEqual(threadsBefore);
   });
+});
+
+describe('slabDistortedBatches: a pipeline dropped without return()', () => {
+  for (const cache of ['', 'cache']) {
+    it(`lets the process exit though its worker is alive${cache ? ' (cache)' : ''}`, () => {
+      const child = fileURLToPath(new URL('./abandon-child.ts', import.meta.url));
+      const r = spawnSync(process.execPath, ['--import', 'tsx', child, FIXTURE_DIR, cache], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.error).toBeUndefined(); // no timeout
+      expect(r.stdout.trim()).toBe('dropped');
+      expect(r.status).toBe(0);
+    });
+  }
 });
 
 describe('BufferRecycler through slabDistortedBatches', () => {
@@ -283,7 +301,7 @@ describe('BufferRecycler through slabDistortedBatches', () => {
       if (seen.includes(b.image.data)) reused++;
       expect(bytesOf(b).equals(bytesOf(expected[i++]))).toBe(true);
       seen.push(b.image.data);
-      recycler.release(b.image.data);
+      recycler.release(b.image.data, b);
     }
     expect(i).toBe(20);
     expect(reused).toBe(19); // all but the first batch write into a released array
@@ -299,7 +317,28 @@ describe('BufferRecycler through slabDistortedBatches', () => {
     const { s, recycler } = await stream();
     const [b] = await s.toArray();
     expect(() => recycler.release(new Float32Array(4 * 24 * 24 * 3))).toThrow(InvalidArgumentError);
-    recycler.release(b.image.data);
-    expect(() => recycler.release(b.image.data)).toThrow(/not released already/);
+    recycler.release(b.image.data, b);
+    expect(() => recycler.release(b.image.data, b)).toThrow(/not released already/);
+  });
+
+  it('refuses a late second release once the array went out again with a later batch', async () => {
+    const { s, recycler } = await stream();
+    const it = s[Symbol.asyncIterator]();
+    const first = (await it.next()).value!;
+    recycler.release(first.image.data, first);
+    const second = (await it.next()).value!;
+    expect(second.image.data).toBe(first.image.data); // reused
+    expect(() => recycler.release(first.image.data, first)).toThrow(/not released already/);
+    recycler.release(second.image.data, second); // its holder can
+    await it.return?.();
+  });
+
+  it('refuses an array that moved to another thread (detached)', () => {
+    const recycler = new BufferRecycler('test');
+    const a = recycler.take(8);
+    recycler.release(a);
+    const lent = recycler.spare(8)!;
+    structuredClone(lent.buffer, { transfer: [lent.buffer as ArrayBuffer] });
+    expect(() => recycler.release(a)).toThrow(/not released already/);
   });
 });
