@@ -48,17 +48,17 @@ export async function benchDistorted(): Promise<void> {
   // distortedInputs (the slab engine) in its modes, and for contrast the general path: per-record
   // reader -> shuffleBatch of raw records -> distortCifarBatch.
   const configs = [
-    { label: 'inqueue distortedInputs, 1 thread', args: ['1', '6', 'inputs'] },
-    { label: 'inqueue distortedInputs, 1 thread, batches released', args: ['1', '6', 'inputs', 'release'] },
+    { label: 'inqueue distortedInputs, 1 thread', args: ['1', '12', 'inputs'] },
+    { label: 'inqueue distortedInputs, 1 thread, batches released', args: ['1', '12', 'inputs', 'release'] },
     {
       label: 'inqueue distortedInputs, 1 thread, cache, released',
-      args: ['1', '6', 'inputs', 'cache', 'release'],
+      args: ['1', '12', 'inputs', 'cache', 'release'],
     },
     {
       label: 'inqueue distortedInputs, 2 threads, cache, released',
-      args: ['2', '6', 'inputs', 'cache', 'release'],
+      args: ['2', '12', 'inputs', 'cache', 'release'],
     },
-    { label: 'inqueue distortedInputs, 2 threads, released', args: ['2', '6', 'inputs', 'release'] },
+    { label: 'inqueue distortedInputs, 2 threads, released', args: ['2', '12', 'inputs', 'release'] },
     {
       label: 'inqueue general path (record reader, shuffleBatch, distortCifarBatch)',
       args: ['1', '3', 'batch'],

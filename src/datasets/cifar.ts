@@ -351,7 +351,7 @@ export type DistortedInputs = Stream<DistortedCifarBatch> & {
   /**
    * Hands a delivered batch's image array back for reuse, once nothing reads it any more (it was
    * copied into a device tensor, say); optional. Reusing a few arrays keeps them in cache: about
-   * 1.3x the samples/s of allocating each batch's (docs/performance.md). Using the batch afterwards
+   * 1.8x the samples/s of allocating each batch's (docs/performance.md). Using the batch afterwards
    * reads another batch's pixels.
    */
   release(batch: DistortedCifarBatch): void;
