@@ -18,8 +18,8 @@ import {
 } from '../wasm/distort-cifar-kernel.js';
 import { CifarDistortPool } from './cifar-distort-pool.js';
 
-/** Batches out on each worker at most (numThreads > 1); measured best of 2, 4 and 6 on 2 cores. */
-const JOBS_PER_WORKER = 2;
+/** Batches out on each worker at most (numThreads > 1); 3 measured best of 2, 3 and 4 on 2 cores. */
+const JOBS_PER_WORKER = 3;
 /**
  * Batches done on this thread that may wait behind a worker's unfinished one before this thread
  * waits too (each holds its output array): 4 measured ~1.1x the throughput of 1 on 2 cores, 8 no more.
