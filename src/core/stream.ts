@@ -294,8 +294,13 @@ export async function* counted<T>(source: AsyncIterator<T>, counters: StageCount
       yield r.value;
     }
   } finally {
-    counters.done = true;
-    await source.return?.(undefined);
+    // Done once the source has closed too (its files, its workers): a cancelled stage whose
+    // teardown is still running is not done yet.
+    try {
+      await source.return?.(undefined);
+    } finally {
+      counters.done = true;
+    }
   }
 }
 
@@ -322,8 +327,11 @@ function countingIterator<T>(iterator: AsyncIterator<T>, counters: StageCounters
       return r;
     },
     async return(value?: unknown) {
-      counters.done = true;
-      return iterator.return ? iterator.return(value) : { done: true, value: undefined };
+      try {
+        return iterator.return ? await iterator.return(value) : { done: true, value: undefined };
+      } finally {
+        counters.done = true;
+      }
     },
   };
 }

@@ -70,6 +70,30 @@ describe('soak, short', () => {
     expect(lines.at(-1)).toMatch(/^PASS after /);
   });
 
+  it("2 epochs on two threads with the files cached: the plain engine's batches, every record once, flat resources", async () => {
+    const { verdict } = await runSoak({
+      data: FIXTURE_DIR,
+      epochs: 2,
+      seed: 4,
+      cancelEvery: 6,
+      rollbackRate: 0.5,
+      sampleMs: 100,
+      numThreads: 2,
+      cache: true,
+    });
+    expect(verdict.failures).toEqual([]);
+    expect(verdict.recordsDelivered).toBe(2 * PER_EPOCH);
+    expect([
+      verdict.duplicates,
+      verdict.missing,
+      verdict.mismatchedBatches,
+      verdict.positionMismatches,
+    ]).toEqual([0, 0, 0, 0]);
+    expect(verdict.restarts).toBeGreaterThanOrEqual(3);
+    expect(verdict.fds.ok).toBe(true);
+    expect(Math.abs(verdict.fds.end - verdict.fds.start)).toBeLessThanOrEqual(2);
+  });
+
   it('the CLI stops at --seconds, accounts for what it delivered, exits 0 and ends by itself', async () => {
     const { stdout } = await execFileAsync(
       process.execPath,
