@@ -212,6 +212,66 @@ export function distortRecordsWasm(
 /** Records per kernel call of RecordSlab.distort: 16 · 6.9 KB of output stays in L1/L2. */
 const CHUNK = 16;
 
+/** Where one call's arguments and output lie from `start`: addresses, the five draw arrays, the output. */
+interface ArgumentLayout {
+  addresses: number;
+  oy: number;
+  ox: number;
+  flip: number;
+  delta: number;
+  factor: number;
+  out: number;
+  /** The byte after the output. */
+  end: number;
+}
+
+function argumentLayout(start: number, maxBatch: number, outFloats: number): ArgumentLayout {
+  const addresses = align(start);
+  const oy = align(addresses + maxBatch * 4);
+  const ox = align(oy + maxBatch * 4);
+  const flip = align(ox + maxBatch * 4);
+  const delta = align(flip + maxBatch);
+  const factor = align(delta + maxBatch * 8);
+  const out = align(factor + maxBatch * 8);
+  return { addresses, oy, ox, flip, delta, factor, out, end: out + outFloats * 4 };
+}
+
+/** One kernel call on the records `first .. first + n` of a layout's arguments (output at `at.out`). */
+function gatherChunk(
+  k: Exports,
+  records: number,
+  at: ArgumentLayout,
+  first: number,
+  n: number,
+  planesOffset: number,
+  size: number,
+): void {
+  k.distort_gather(
+    records,
+    at.addresses + 4 * first,
+    n,
+    planesOffset,
+    size,
+    at.oy + 4 * first,
+    at.ox + 4 * first,
+    at.flip + first,
+    at.delta + 8 * first,
+    at.factor + 8 * first,
+    at.out,
+  );
+}
+
+/** Views of a layout's draw arrays. */
+function drawViews(heap: ArrayBufferLike, at: ArgumentLayout, maxBatch: number): BlockDraws {
+  return {
+    oy: new Int32Array(heap, at.oy, maxBatch),
+    ox: new Int32Array(heap, at.ox, maxBatch),
+    flip: new Uint8Array(heap, at.flip, maxBatch),
+    delta: new Float64Array(heap, at.delta, maxBatch),
+    factor: new Float64Array(heap, at.factor, maxBatch),
+  };
+}
+
 /** What a record slab holds, fixed at creation. */
 export interface RecordSlabLayout {
   /** Record slots. */
@@ -239,10 +299,7 @@ export class RecordSlab {
   readonly draws: BlockDraws;
   private readonly offsets: Int32Array;
   private readonly out: Float32Array;
-  private readonly at: Record<
-    'records' | 'offsets' | 'oy' | 'ox' | 'flip' | 'delta' | 'factor' | 'out',
-    number
-  >;
+  private readonly at: ArgumentLayout & { records: number };
 
   private constructor(
     private readonly k: Exports,
@@ -251,29 +308,16 @@ export class RecordSlab {
     const { slots, recordBytes, maxBatch, size } = layout;
     const per = size * size * 3;
     const records = align(k.heap_base());
-    const offsets = align(records + slots * recordBytes);
-    const oy = align(offsets + maxBatch * 4);
-    const ox = align(oy + maxBatch * 4);
-    const flip = align(ox + maxBatch * 4);
-    const delta = align(flip + maxBatch);
-    const factor = align(delta + maxBatch * 8);
-    const out = align(factor + maxBatch * 8);
-    const end = out + maxBatch * per * 4;
-    if (end > k.memory.buffer.byteLength)
-      k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / 65536));
+    const at = argumentLayout(records + slots * recordBytes, maxBatch, CHUNK * per);
+    if (at.end > k.memory.buffer.byteLength)
+      k.memory.grow(Math.ceil((at.end - k.memory.buffer.byteLength) / 65536));
     const heap = k.memory.buffer;
-    this.at = { records, offsets, oy, ox, flip, delta, factor, out };
+    this.at = { ...at, records };
     this.bytes = new Uint8Array(heap, records, slots * recordBytes);
-    this.offsets = new Int32Array(heap, offsets, maxBatch);
+    this.offsets = new Int32Array(heap, at.addresses, maxBatch);
     this.slotsOf = new Int32Array(maxBatch);
-    this.draws = {
-      oy: new Int32Array(heap, oy, maxBatch),
-      ox: new Int32Array(heap, ox, maxBatch),
-      flip: new Uint8Array(heap, flip, maxBatch),
-      delta: new Float64Array(heap, delta, maxBatch),
-      factor: new Float64Array(heap, factor, maxBatch),
-    };
-    this.out = new Float32Array(heap, out, maxBatch * per);
+    this.draws = drawViews(heap, at, maxBatch);
+    this.out = new Float32Array(heap, at.out, CHUNK * per);
   }
 
   /** A slab, or null where WebAssembly SIMD is missing (or memory for it is not available). */
@@ -299,19 +343,7 @@ export class RecordSlab {
     // A few records per call, so that the kernel's output is still in cache when copied out.
     for (let i = 0; i < count; i += CHUNK) {
       const n = Math.min(CHUNK, count - i);
-      this.k.distort_gather(
-        a.records,
-        a.offsets + 4 * i,
-        n,
-        planesOffset,
-        size,
-        a.oy + 4 * i,
-        a.ox + 4 * i,
-        a.flip + i,
-        a.delta + 8 * i,
-        a.factor + 8 * i,
-        a.out,
-      );
+      gatherChunk(this.k, a.records, a, i, n, planesOffset, size);
       out.set(this.out.subarray(0, n * per), i * per);
     }
     return out;
@@ -324,7 +356,7 @@ const MODULE_RESERVE = 1 << 20;
 
 /** Bytes one thread's SharedDistortKernel needs for batches of up to `maxBatch` records. */
 export function kernelRegionBytes(maxBatch: number, size: number): number {
-  return align(maxBatch * (4 + 4 + 4 + 1 + 8 + 8) + 6 * 16 + CHUNK * size * size * 3 * 4);
+  return align(argumentLayout(0, maxBatch, CHUNK * size * size * 3).end);
 }
 
 /**
@@ -360,7 +392,7 @@ export class SharedDistortKernel {
   readonly addresses: Int32Array;
   readonly draws: BlockDraws;
   private readonly outBytes: Buffer;
-  private readonly at: Record<'addresses' | 'oy' | 'ox' | 'flip' | 'delta' | 'factor' | 'out', number>;
+  private readonly at: ArgumentLayout;
 
   private constructor(
     private readonly k: Exports,
@@ -370,23 +402,11 @@ export class SharedDistortKernel {
     readonly size: number,
   ) {
     const heap = memory.buffer;
-    const addresses = align(region);
-    const oy = align(addresses + maxBatch * 4);
-    const ox = align(oy + maxBatch * 4);
-    const flip = align(ox + maxBatch * 4);
-    const delta = align(flip + maxBatch);
-    const factor = align(delta + maxBatch * 8);
-    const out = align(factor + maxBatch * 8);
-    this.at = { addresses, oy, ox, flip, delta, factor, out };
-    this.addresses = new Int32Array(heap, addresses, maxBatch);
-    this.draws = {
-      oy: new Int32Array(heap, oy, maxBatch),
-      ox: new Int32Array(heap, ox, maxBatch),
-      flip: new Uint8Array(heap, flip, maxBatch),
-      delta: new Float64Array(heap, delta, maxBatch),
-      factor: new Float64Array(heap, factor, maxBatch),
-    };
-    this.outBytes = Buffer.from(heap, out, CHUNK * size * size * 3 * 4);
+    const at = argumentLayout(region, maxBatch, CHUNK * size * size * 3);
+    this.at = at;
+    this.addresses = new Int32Array(heap, at.addresses, maxBatch);
+    this.draws = drawViews(heap, at, maxBatch);
+    this.outBytes = Buffer.from(heap, at.out, CHUNK * size * size * 3 * 4);
   }
 
   /** A kernel using bytes [region, region + kernelRegionBytes) of `memory`; null without WebAssembly SIMD. */
@@ -420,19 +440,7 @@ export class SharedDistortKernel {
     for (let i = 0; i < count; i += CHUNK) {
       const n = Math.min(CHUNK, count - i);
       // records = 0: addresses are absolute.
-      this.k.distort_gather(
-        0,
-        a.addresses + 4 * i,
-        n,
-        planesOffset,
-        this.size,
-        a.oy + 4 * i,
-        a.ox + 4 * i,
-        a.flip + i,
-        a.delta + 8 * i,
-        a.factor + 8 * i,
-        a.out,
-      );
+      gatherChunk(this.k, 0, a, i, n, planesOffset, this.size);
       this.outBytes.copy(target, i * per * 4, 0, n * per * 4);
     }
   }
