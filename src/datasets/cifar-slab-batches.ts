@@ -102,16 +102,18 @@ export async function* slabDistortedBatches(
     for (const [f, count] of plan.counts.entries()) {
       fileAt[f] = at;
       let n = 0;
+      const changed = (has: string) =>
+        new InputError(
+          `${stage}: Expected ${count} records in ${JSON.stringify(plan.files[f])} (its size when the pipeline was made) but it has ${has}`,
+          { file: plan.files[f], stage, parameter: 'path' },
+        );
       for await (const b of plan.fileBlocks(f)) {
+        // A file that grew must not spill into the next file's place.
+        if (n + b.count > count) throw changed(`more`);
         Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.count * R).copy(shared.heap, at + b.record * R);
         n += b.count;
       }
-      if (n !== count) {
-        throw new InputError(
-          `${stage}: Expected ${count} records in ${JSON.stringify(plan.files[f])} (its size when the pipeline was made) but it has ${n}`,
-          { file: plan.files[f], stage, parameter: 'path' },
-        );
-      }
+      if (n !== count) throw changed(String(n));
       at += count * R;
     }
   }

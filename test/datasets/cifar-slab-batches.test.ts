@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BufferRecycler } from '../../src/core/buffer-recycler.js';
-import { DecodeError, InvalidArgumentError } from '../../src/core/errors.js';
+import { DecodeError, InputError, InvalidArgumentError } from '../../src/core/errors.js';
 import { slabDistortedBatches } from '../../src/datasets/cifar-slab-batches.js';
 import { type DistortedCifarBatch, distortCifarBatch } from '../../src/image/distort-cifar-batch.js';
 import {
@@ -340,5 +340,29 @@ describe('BufferRecycler through slabDistortedBatches', () => {
     const lent = recycler.spare(8)!;
     structuredClone(lent.buffer, { transfer: [lent.buffer as ArrayBuffer] });
     expect(() => recycler.release(a)).toThrow(/not released already/);
+  });
+});
+
+describe('slabDistortedBatches with cache: files that changed', () => {
+  it('a file with more or fewer records than counted fails the load naming it', async () => {
+    for (const [actual, message] of [
+      [12, /Expected 10 records in .* but it has more/],
+      [8, /Expected 10 records in .* but it has 8/],
+    ] as const) {
+      const [file] = await writeFiles([actual], 1, 7);
+      const options: ShuffledRecordBatchesOptions = {
+        files: [file],
+        counts: [10],
+        recordBytes: 3073,
+        batchSize: 2,
+        minAfterDequeue: 3,
+        capacity: 9,
+        seed: 1,
+      };
+      const { error } = await drain(slab(options, 1, 'auto', undefined, { cache: true }));
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).file).toBe(file);
+      expect((error as Error).message).toMatch(message);
+    }
   });
 });
