@@ -551,7 +551,13 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     const rss = rssVerdict({ samples, warmIndex }, o);
     // A worker thread holds a few descriptors of its own (4 measured; 6 under tsx's loader); a
     // terminated worker's close late, so a restarted pipeline's may overlap them.
-    const fds = fdVerdict(fdsStart, fdsEnd, samples, o.fdSlack, (o.numThreads - 1) * 2 * FDS_PER_WORKER);
+    const fds = fdVerdict(
+      fdsStart,
+      fdsEnd,
+      samples,
+      o.fdSlack,
+      Math.max(0, o.numThreads - 1) * 2 * FDS_PER_WORKER,
+    );
     const failures: string[] = [];
     if (completed && accounting.recordsDelivered !== accounting.recordsExpected)
       failures.push(
@@ -715,7 +721,8 @@ export function parseSoakArgs(argv: readonly string[]): Partial<SoakOptions> & {
   set('maxDelayMs', int('max-delay-ms', values['max-delay-ms']));
   set('sampleMs', int('sample-ms', values['sample-ms']));
   const threads = int('threads', values.threads);
-  if (threads === 0) throw new Error('soak: --threads must be a positive integer, got "0"');
+  if (threads === 0)
+    throw new Error(`soak: --threads must be a positive integer, got ${JSON.stringify(values.threads)}`);
   set('numThreads', threads);
   if (values.cache) out.cache = true;
   if (values.seconds !== undefined) {

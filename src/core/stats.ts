@@ -26,7 +26,7 @@ export interface StageStats {
   readonly read: number;
   /** Skips by reason (the error's class name), with the first keys of each. */
   readonly skippedByReason: Readonly<Record<string, SkipSummary>>;
-  /** True once the stage has delivered its last element or was cancelled. */
+  /** True once the stage has delivered its last element, or was cancelled and has closed its source. */
   readonly done: boolean;
 }
 
@@ -62,7 +62,7 @@ export class StageCounters {
     private readonly fraction?: (size: number) => number,
   ) {}
 
-  /** True once the stage delivered its last element or was cancelled; freezes the rate's clock. */
+  /** True once the stage delivered its last element, or was cancelled and closed its source; freezes the rate's clock. */
   get done(): boolean {
     return this.isDone;
   }

@@ -87,7 +87,14 @@ export class CifarDistortPool {
     if (this.load[w]++ === 0) this.workers[w].ref();
     const result = new Promise<Float32Array>((resolve, reject) => {
       this.pending.set(seq, { done, resolve, reject, worker: w });
-      this.workers[w].postMessage(job, out ? [out.buffer as ArrayBuffer] : []);
+      try {
+        this.workers[w].postMessage(job, out ? [out.buffer as ArrayBuffer] : []);
+      } catch (err) {
+        // Not sent: nothing will come back for it.
+        this.pending.delete(seq);
+        if (--this.load[w] === 0) this.workers[w].unref();
+        reject(err);
+      }
     });
     // A stream that stops early never awaits its later jobs: their failure is no unhandled rejection.
     result.catch(() => undefined);
@@ -135,6 +142,11 @@ export class CifarDistortPool {
     });
     for (const p of this.pending.values()) p.reject(this.failure);
     this.pending.clear();
+    // Nothing is awaited from the workers left: they must not keep the process alive.
+    for (const [w, worker] of this.workers.entries()) {
+      this.load[w] = 0;
+      worker.unref();
+    }
   }
 
   /** Stops the workers (jobs in flight are dropped). */

@@ -64,6 +64,8 @@ describe('CifarDistortPool', () => {
         expect((err as Error).message).toMatch(/distortion worker 0 died/);
       }
       await expect(pool.distort(addresses, indices)).rejects.toThrow(/distortion worker 0 died/);
+      // Nothing more is awaited from any worker: none may keep the process alive.
+      expect((pool as unknown as { load: number[] }).load.every((n) => n === 0)).toBe(true);
     } finally {
       await pool.close();
     }
